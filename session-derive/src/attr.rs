@@ -1,0 +1,223 @@
+//! `#[session(...)]` on the struct and on its fields, parsed with `parse_nested_meta`.
+//!
+//! Errors about one value (malformed, empty, duplicate, conflicting) are recorded and parsing
+//! goes on; an unknown name ends its attribute, since its value cannot be skipped reliably.
+
+use proc_macro2::TokenTree;
+use quote::ToTokens;
+use syn::meta::ParseNestedMeta;
+use syn::{Attribute, Expr, ExprLit, ExprPath, Lit, LitStr, Path, Token};
+
+use crate::ctxt::Ctxt;
+
+/// `#[session(...)]` on the struct.
+#[derive(Default)]
+pub(crate) struct Container {
+    /// `namespace = "cart"`: the prefix of every storage key, without its `.`.
+    pub(crate) namespace: Option<LitStr>,
+}
+
+/// `#[session(...)]` on a field.
+#[derive(Default)]
+pub(crate) struct Field {
+    /// `rename = "u"`: the storage key, before the namespace.
+    pub(crate) rename: Option<LitStr>,
+    /// `default = "path::to::fn"`, parsed into the path it names.
+    pub(crate) default: Option<ExprPath>,
+    /// `skip`: the word itself, kept for its span.
+    pub(crate) skip: Option<Path>,
+}
+
+/// Parses the struct's `#[session(...)]` attributes.
+pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
+    let mut container = Container::default();
+    let mut seen = Seen::default();
+    for attr in session_attrs(attrs) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("namespace") {
+                let first = seen.first(cx, &meta.path, "namespace");
+                let lit = string_value(cx, &meta, "namespace", "\"cart\"")?;
+                if first {
+                    container.namespace = lit;
+                }
+                Ok(())
+            } else {
+                Err(unknown(&meta, "expected `namespace`"))
+            }
+        });
+        if let Err(error) = parsed {
+            cx.syn_error(error);
+        }
+    }
+    container
+}
+
+/// Parses a field's `#[session(...)]` attributes.
+pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
+    let mut field = Field::default();
+    let mut seen = Seen::default();
+    for attr in session_attrs(attrs) {
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                let first = seen.first(cx, &meta.path, "rename");
+                let lit = string_value(cx, &meta, "rename", "\"name\"")?;
+                if field.skip.is_some() {
+                    conflict(cx, &meta.path, "rename", "skip");
+                } else if first {
+                    field.rename = lit;
+                }
+            } else if meta.path.is_ident("default") {
+                let first = seen.first(cx, &meta.path, "default");
+                let path = string_value(cx, &meta, "default", "\"crate::default_views\"")?
+                    .and_then(|lit| function_path(cx, &lit));
+                if field.skip.is_some() {
+                    conflict(cx, &meta.path, "default", "skip");
+                } else if first {
+                    field.default = path;
+                }
+            } else if meta.path.is_ident("skip") {
+                let first = seen.first(cx, &meta.path, "skip");
+                if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                    skip_value(&meta)?;
+                    cx.syn_error(meta.error("`skip` takes no value; write `#[session(skip)]`"));
+                } else if seen.has("rename") {
+                    conflict(cx, &meta.path, "skip", "rename");
+                } else if seen.has("default") {
+                    conflict(cx, &meta.path, "skip", "default");
+                } else if first {
+                    field.skip = Some(meta.path.clone());
+                }
+            } else {
+                return Err(unknown(
+                    &meta,
+                    "expected one of `rename`, `default`, `skip`",
+                ));
+            }
+            Ok(())
+        });
+        if let Err(error) = parsed {
+            cx.syn_error(error);
+        }
+    }
+    field
+}
+
+/// The attributes that belong to this derive.
+fn session_attrs(attrs: &[Attribute]) -> impl Iterator<Item = &Attribute> {
+    attrs.iter().filter(|attr| attr.path().is_ident("session"))
+}
+
+/// The names already given to one struct or field, across all its `#[session(...)]`.
+#[derive(Default)]
+struct Seen(Vec<&'static str>);
+
+impl Seen {
+    /// Records `name`, reporting it at `path` if it was given before.
+    fn first(&mut self, cx: &Ctxt, path: &Path, name: &'static str) -> bool {
+        if self.has(name) {
+            cx.error_spanned_by(path, format!("duplicate session attribute `{name}`"));
+            false
+        } else {
+            self.0.push(name);
+            true
+        }
+    }
+
+    /// Whether `name` was given before.
+    fn has(&self, name: &str) -> bool {
+        self.0.contains(&name)
+    }
+}
+
+/// Parses `= "..."`.
+///
+/// `Ok(None)` when a value was there but is not a non-empty string literal (already reported);
+/// `Err` when there is no value at all, which leaves nothing sensible to parse after it.
+fn string_value(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    name: &str,
+    example: &str,
+) -> syn::Result<Option<LitStr>> {
+    if !meta.input.peek(Token![=]) {
+        return Err(meta.error(format!(
+            "session attribute `{name}` needs a value, like `{name} = {example}`"
+        )));
+    }
+    let value: Expr = meta.value()?.parse()?;
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) if lit.value().is_empty() => {
+            cx.error_spanned_by(
+                &lit,
+                format!("session attribute `{name}` must not be empty"),
+            );
+            Ok(None)
+        }
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Ok(Some(lit)),
+        other => {
+            cx.error_spanned_by(
+                &other,
+                format!(
+                    "session attribute `{name}` expects a string literal, like `{name} = {example}`"
+                ),
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// Parses the string of `default = "..."` as the path of a function.
+fn function_path(cx: &Ctxt, lit: &LitStr) -> Option<ExprPath> {
+    match lit.parse::<ExprPath>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            cx.error_spanned_by(
+                lit,
+                "session attribute `default` expects the path of a function `fn() -> T` \
+                 in a string, like `default = \"crate::default_views\"`",
+            );
+            None
+        }
+    }
+}
+
+/// Consumes whatever follows a word that takes no value, so the error can cover it.
+fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else {
+        meta.input.parse::<TokenTree>()?;
+    }
+    Ok(())
+}
+
+/// Reports `name`, written after `other`, as incompatible with it.
+fn conflict(cx: &Ctxt, path: &Path, name: &str, other: &str) {
+    cx.error_spanned_by(
+        path,
+        format!(
+            "session attribute `{name}` cannot be combined with `{other}`: a skipped field is \
+             never stored and always starts from `Default::default()`"
+        ),
+    );
+}
+
+/// The error for a name this derive does not know.
+fn unknown(meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Error {
+    syn::Error::new_spanned(
+        &meta.path,
+        format!(
+            "unknown session attribute `{}`; {expected}",
+            path_name(&meta.path)
+        ),
+    )
+}
+
+/// A path as the user wrote it, without the spaces `to_string` puts between tokens.
+fn path_name(path: impl ToTokens) -> String {
+    path.to_token_stream().to_string().replace(' ', "")
+}

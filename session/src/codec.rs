@@ -1,0 +1,308 @@
+//! The session cookie's value: versioned, key-identified, bound to the cookie name.
+//!
+//! ```text
+//! 1.<key id>.<session id>.<mac>        id cookie of an external store, HMAC-SHA256
+//! 2.<key id>.<payload>.<mac>           cookie store, payload = base64url(JSON), HMAC-SHA256
+//! 3.<key id>.<nonce|ciphertext|tag>    cookie store, AES-256-GCM
+//! ```
+//!
+//! The MAC (or the AEAD's associated data) covers `<cookie name>=` and everything before the
+//! MAC, so a value cannot move to another cookie name, version or key id.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::Mac;
+
+use crate::id::SessionId;
+use crate::key::{Key, KeyRing, fill_random};
+
+/// Values longer than this are refused before any decoding or MAC work.
+pub(crate) const MAX_VALUE_LEN: usize = 4096;
+const NONCE_LEN: usize = 12;
+const MAC_B64_LEN: usize = 43;
+
+const ID_COOKIE: &str = "1";
+const SIGNED_DATA: &str = "2";
+const SEALED_DATA: &str = "3";
+
+pub(crate) fn b64_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn b64_decode(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+/// An authentic cookie, and whether it should be re-issued in the current form (signed by an
+/// older key, or in the other cookie-store mode).
+#[derive(Debug)]
+pub(crate) struct Opened<T> {
+    pub(crate) value: T,
+    pub(crate) stale: bool,
+}
+
+/// Seals and opens cookie values for one cookie name and key ring.
+#[derive(Clone, Debug)]
+pub(crate) struct Codec {
+    name: String,
+    keys: KeyRing,
+    encrypt: bool,
+}
+
+impl Codec {
+    pub(crate) fn new(name: String, keys: KeyRing) -> Self {
+        Self {
+            name,
+            keys,
+            encrypt: false,
+        }
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+
+    pub(crate) fn keys_mut(&mut self) -> &mut KeyRing {
+        &mut self.keys
+    }
+
+    pub(crate) fn set_encrypt(&mut self, encrypt: bool) {
+        self.encrypt = encrypt;
+    }
+
+    /// The cookie value carrying `id` (external stores).
+    pub(crate) fn seal_id(&self, id: &SessionId) -> String {
+        self.sign(ID_COOKIE, id.as_str())
+    }
+
+    /// The session id in an authentic id cookie.
+    pub(crate) fn open_id(&self, value: &str) -> Option<Opened<SessionId>> {
+        let (version, kid, payload) = self.verify(value)?;
+        if version != ID_COOKIE {
+            return None;
+        }
+        let id = SessionId::parse(payload)?;
+        Some(Opened {
+            value: id,
+            stale: kid != 0,
+        })
+    }
+
+    /// The cookie value carrying `plaintext` (cookie store), signed or encrypted as configured.
+    pub(crate) fn seal_data(&self, plaintext: &[u8]) -> String {
+        if self.encrypt {
+            self.encrypt_data(plaintext)
+        } else {
+            self.sign(SIGNED_DATA, &b64_encode(plaintext))
+        }
+    }
+
+    /// The plaintext of an authentic cookie-store cookie, in either mode.
+    pub(crate) fn open_data(&self, value: &str) -> Option<Opened<Vec<u8>>> {
+        if value.len() > MAX_VALUE_LEN {
+            return None;
+        }
+        if let Some(rest) = value.strip_prefix("3.") {
+            let (kid, plaintext) = self.decrypt_data(rest)?;
+            return Some(Opened {
+                value: plaintext,
+                stale: kid != 0 || !self.encrypt,
+            });
+        }
+        let (version, kid, payload) = self.verify(value)?;
+        if version != SIGNED_DATA {
+            return None;
+        }
+        Some(Opened {
+            value: b64_decode(payload)?,
+            stale: kid != 0 || self.encrypt,
+        })
+    }
+
+    /// `<version>.<kid>.<payload>.<mac>` with the newest key.
+    fn sign(&self, version: &str, payload: &str) -> String {
+        let key = self.keys.newest();
+        let mut value = String::with_capacity(payload.len() + 64);
+        value.push_str(version);
+        value.push('.');
+        value.push_str(key.id());
+        value.push('.');
+        value.push_str(payload);
+        let tag = self.mac(key, &value).finalize().into_bytes();
+        value.push('.');
+        value.push_str(&b64_encode(&tag));
+        value
+    }
+
+    /// Checks a signed value; returns its version, the index of the key that verified it, and
+    /// its payload.
+    fn verify<'v>(&self, value: &'v str) -> Option<(&'v str, usize, &'v str)> {
+        if value.len() > MAX_VALUE_LEN {
+            return None;
+        }
+        let (signed, tag) = value.rsplit_once('.')?;
+        if tag.len() != MAC_B64_LEN {
+            return None;
+        }
+        let tag = b64_decode(tag)?;
+        let mut parts = signed.splitn(3, '.');
+        let (version, kid, payload) = (parts.next()?, parts.next()?, parts.next()?);
+        let index = self
+            .keys
+            .with_id(kid)
+            .find(|(_, key)| self.mac(key, signed).verify_slice(&tag).is_ok())?
+            .0;
+        Some((version, index, payload))
+    }
+
+    fn mac(&self, key: &Key, signed: &str) -> hmac::Hmac<sha2::Sha256> {
+        let mut mac = key.mac();
+        mac.update(self.name.as_bytes());
+        mac.update(b"=");
+        mac.update(signed.as_bytes());
+        mac
+    }
+
+    fn encrypt_data(&self, plaintext: &[u8]) -> String {
+        let key = self.keys.newest();
+        let header = format!("{SEALED_DATA}.{}", key.id());
+        let mut nonce = [0u8; NONCE_LEN];
+        fill_random(&mut nonce);
+        let aad = self.aad(&header);
+        let sealed = cipher(key)
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
+        body.extend_from_slice(&nonce);
+        body.extend_from_slice(&sealed);
+        format!("{header}.{}", b64_encode(&body))
+    }
+
+    /// `rest` is `<kid>.<nonce|ciphertext|tag>`.
+    fn decrypt_data(&self, rest: &str) -> Option<(usize, Vec<u8>)> {
+        let (kid, body) = rest.split_once('.')?;
+        let body = b64_decode(body)?;
+        if body.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let (nonce, sealed) = body.split_at(NONCE_LEN);
+        let aad = self.aad(&format!("{SEALED_DATA}.{kid}"));
+        self.keys.with_id(kid).find_map(|(index, key)| {
+            let payload = Payload {
+                msg: sealed,
+                aad: &aad,
+            };
+            let plaintext = cipher(key)
+                .decrypt(Nonce::from_slice(nonce), payload)
+                .ok()?;
+            Some((index, plaintext))
+        })
+    }
+
+    fn aad(&self, header: &str) -> Vec<u8> {
+        let mut aad = Vec::with_capacity(self.name.len() + 1 + header.len());
+        aad.extend_from_slice(self.name.as_bytes());
+        aad.push(b'=');
+        aad.extend_from_slice(header.as_bytes());
+        aad
+    }
+}
+
+fn cipher(key: &Key) -> Aes256Gcm {
+    Aes256Gcm::new(key.encryption_key().into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codec(name: &str, keys: &[&Key]) -> Codec {
+        let mut ring = KeyRing::new(keys[0].clone());
+        for key in &keys[1..] {
+            ring.push_old((*key).clone());
+        }
+        Codec::new(name.to_owned(), ring)
+    }
+
+    #[test]
+    fn id_round_trip() {
+        let key = Key::generate();
+        let c = codec("session", &[&key]);
+        let id = SessionId::generate();
+        let opened = c.open_id(&c.seal_id(&id)).unwrap();
+        assert_eq!(opened.value, id);
+        assert!(!opened.stale);
+    }
+
+    #[test]
+    fn value_is_bound_to_the_cookie_name() {
+        let key = Key::generate();
+        let id = SessionId::generate();
+        let value = codec("a", &[&key]).seal_id(&id);
+        assert!(codec("b", &[&key]).open_id(&value).is_none());
+    }
+
+    #[test]
+    fn old_keys_verify_and_mark_stale() {
+        let (old, new) = (Key::generate(), Key::generate());
+        let value = codec("s", &[&old]).seal_data(b"{}");
+        let opened = codec("s", &[&new, &old]).open_data(&value).unwrap();
+        assert_eq!(opened.value, b"{}");
+        assert!(opened.stale);
+        assert!(codec("s", &[&new]).open_data(&value).is_none());
+    }
+
+    #[test]
+    fn encrypted_round_trip_hides_the_plaintext() {
+        let key = Key::generate();
+        let mut c = codec("s", &[&key]);
+        c.set_encrypt(true);
+        let a = c.seal_data(b"hello");
+        let b = c.seal_data(b"hello");
+        assert_ne!(a, b, "random nonce");
+        assert!(!a.contains(&b64_encode(b"hello")));
+        assert_eq!(c.open_data(&a).unwrap().value, b"hello");
+        let mut other_name = c.clone();
+        other_name.set_name("t".into());
+        assert!(other_name.open_data(&a).is_none());
+    }
+
+    #[test]
+    fn versions_do_not_cross() {
+        let key = Key::generate();
+        let c = codec("s", &[&key]);
+        let id_cookie = c.seal_id(&SessionId::generate());
+        assert!(c.open_data(&id_cookie).is_none());
+        let data_cookie = c.seal_data(b"x");
+        assert!(c.open_id(&data_cookie).is_none());
+    }
+
+    #[test]
+    fn oversize_and_garbage_values_are_refused() {
+        let c = codec("s", &[&Key::generate()]);
+        for garbage in [
+            "",
+            ".",
+            "...",
+            "2.x.y.z",
+            "%%%",
+            "3.abc.",
+            &"a".repeat(10_000),
+        ] {
+            assert!(c.open_data(garbage).is_none(), "{garbage:?}");
+            assert!(c.open_id(garbage).is_none(), "{garbage:?}");
+        }
+    }
+}

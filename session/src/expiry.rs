@@ -1,0 +1,121 @@
+//! Idle and absolute expiry, and when an idle refresh is worth a write.
+
+use time::{Duration, OffsetDateTime};
+
+/// How long sessions live. Both limits are enforced by the server, whatever the browser does
+/// with the cookie.
+#[derive(Clone, Debug)]
+pub(crate) struct Expiry {
+    /// A session unused for this long expires; `None` disables the idle limit.
+    pub(crate) idle: Option<Duration>,
+    /// A session expires this long after it was created, however active.
+    pub(crate) absolute: Duration,
+    /// The idle deadline is only moved (a store write or a new cookie) when it would move by at
+    /// least this much; zero means on every request that extracts the session ("rolling").
+    pub(crate) refresh_after: Option<Duration>,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Self {
+            idle: Some(Duration::days(1)),
+            absolute: Duration::days(14),
+            refresh_after: None,
+        }
+    }
+}
+
+impl Expiry {
+    /// When a session created at `created` and last refreshed at `last_seen` expires.
+    pub(crate) fn deadline(
+        &self,
+        created: OffsetDateTime,
+        last_seen: OffsetDateTime,
+    ) -> OffsetDateTime {
+        let absolute = created.saturating_add(self.absolute);
+        match self.idle {
+            Some(idle) => absolute.min(last_seen.saturating_add(idle)),
+            None => absolute,
+        }
+    }
+
+    /// The idle refresh interval: half the idle timeout unless configured.
+    fn refresh_after(&self, idle: Duration) -> Duration {
+        self.refresh_after.unwrap_or(idle / 2)
+    }
+
+    /// Whether a session whose deadline is `current` should have it moved now.
+    pub(crate) fn refresh_due(
+        &self,
+        created: OffsetDateTime,
+        current: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> bool {
+        let Some(idle) = self.idle else {
+            return false;
+        };
+        let moved = self.deadline(created, now) - current;
+        moved > Duration::ZERO && moved >= self.refresh_after(idle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
+
+    fn expiry(idle_ms: i64, absolute_ms: i64) -> Expiry {
+        Expiry {
+            idle: Some(Duration::milliseconds(idle_ms)),
+            absolute: Duration::milliseconds(absolute_ms),
+            refresh_after: None,
+        }
+    }
+
+    #[test]
+    fn deadline_is_the_earlier_of_idle_and_absolute() {
+        let e = expiry(200, 1000);
+        assert_eq!(e.deadline(T0, T0), T0 + Duration::milliseconds(200));
+        let late = T0 + Duration::milliseconds(900);
+        assert_eq!(e.deadline(T0, late), T0 + Duration::milliseconds(1000));
+    }
+
+    #[test]
+    fn refresh_waits_for_half_the_idle_timeout() {
+        let e = expiry(2000, 60_000);
+        let current = e.deadline(T0, T0);
+        assert!(!e.refresh_due(T0, current, T0 + Duration::milliseconds(500)));
+        assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(1200)));
+    }
+
+    #[test]
+    fn rolling_refreshes_whenever_the_deadline_moves() {
+        let mut e = expiry(2000, 60_000);
+        e.refresh_after = Some(Duration::ZERO);
+        let current = e.deadline(T0, T0);
+        assert!(!e.refresh_due(T0, current, T0));
+        assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(1)));
+    }
+
+    #[test]
+    fn no_refresh_past_the_absolute_deadline() {
+        let e = expiry(200, 1000);
+        let current = T0 + Duration::milliseconds(1000);
+        assert!(!e.refresh_due(T0, current, T0 + Duration::milliseconds(950)));
+    }
+
+    #[test]
+    fn without_idle_limit_nothing_refreshes() {
+        let e = Expiry {
+            idle: None,
+            ..expiry(1, 1000)
+        };
+        assert!(!e.refresh_due(
+            T0,
+            T0 + Duration::seconds(1),
+            T0 + Duration::milliseconds(999)
+        ));
+    }
+}

@@ -1,0 +1,262 @@
+//! `Session<T>`: the extractor handlers use.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::StatusCode;
+use http::request::Parts;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::data::{Fields, SessionData};
+use crate::id::SessionId;
+use crate::state::{Handle, RequestState};
+
+/// The typed session of the current request.
+///
+/// Read fields through `Deref`, write them through `DerefMut`. When the handle drops, each
+/// field is re-encoded and compared with its encoding when first mutably borrowed: only fields
+/// whose encoding differs are saved, so a write of an equal value, or a change undone before
+/// the end of the handler, is not a change. A field whose value equals its default is removed
+/// from the store rather than written.
+///
+/// Every `Session<_>` of a request shares one session id and one store load. Changes made by a
+/// handle are recorded when it drops, so a handle must not outlive the handler (a handle moved
+/// into a detached task loses its changes).
+///
+/// # Example
+///
+/// ```
+/// use typed_sessions::Session;
+///
+/// #[derive(Session, Default)]
+/// struct Visit {
+///     views: u64,
+/// }
+///
+/// async fn count(mut visit: Session<Visit>) -> String {
+///     visit.views += 1;
+///     format!("{} views", visit.views)
+/// }
+/// ```
+pub struct Session<T: SessionData> {
+    value: T,
+    /// The fields' encodings when the value was first mutably borrowed.
+    snapshot: Option<Vec<Value>>,
+    state: Arc<RequestState>,
+    epoch: u64,
+}
+
+impl<T: SessionData> Session<T> {
+    /// The session id, or `None` for a new session that has not been saved yet (or was
+    /// destroyed in this request).
+    pub fn id(&self) -> Option<SessionId> {
+        self.state.lock().id.clone()
+    }
+
+    /// Whether no stored session backs this one: the client sent none, an invalid or expired
+    /// one, or it was destroyed in this request.
+    pub fn is_new(&self) -> bool {
+        self.state.lock().is_new
+    }
+
+    /// When the session was created; `None` for a new session.
+    pub fn created_at(&self) -> Option<OffsetDateTime> {
+        let inner = self.state.lock();
+        (!inner.is_new).then_some(inner.created)
+    }
+
+    /// When the session expires unless it is used again; `None` for a new session. Reflects
+    /// both the idle and the absolute timeout, as of the start of the request.
+    pub fn expires_at(&self) -> Option<OffsetDateTime> {
+        let inner = self.state.lock();
+        (!inner.is_new).then_some(inner.expires)
+    }
+
+    /// Gives the session a new id and keeps its data: the old id stops working when the
+    /// response is sent. Call it whenever privileges change (log in) to defeat session
+    /// fixation.
+    pub fn regenerate(&mut self) {
+        self.state.lock().regenerate();
+    }
+
+    /// Ends the session: the stored record is removed and the cookie expired when the response
+    /// is sent. The handle reads as a new, default session afterwards; writing to it starts a
+    /// new session with a new id.
+    pub fn destroy(&mut self) {
+        let mut inner = self.state.lock();
+        inner.destroy();
+        self.epoch = inner.epoch;
+        drop(inner);
+        self.value = T::decode(&Fields::new());
+        self.snapshot = None;
+    }
+
+    /// Saves the session now rather than when the response is sent, and reports the outcome.
+    ///
+    /// The cookie is still sent once, with the response. Further changes after `save` are
+    /// saved at the end of the request as usual.
+    ///
+    /// # Errors
+    ///
+    /// What the store reported, or [`Error::CookieTooLarge`] for the cookie store. The request
+    /// then fails with an error response even if the handler carries on.
+    pub async fn save(&mut self) -> Result<(), Error> {
+        self.flush();
+        match self.state.persist().await {
+            Ok(cookie) => {
+                if cookie.is_some() {
+                    self.state.lock().pending_cookie = cookie;
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let mut inner = self.state.lock();
+                inner
+                    .error
+                    .get_or_insert(Error::store(format!("saving the session failed: {error}")));
+                Err(error)
+            }
+        }
+    }
+
+    /// Records the fields that differ from the snapshot in the request's state.
+    fn flush(&mut self) {
+        let Some(before) = &self.snapshot else {
+            return;
+        };
+        let mut inner = self.state.lock();
+        if inner.epoch != self.epoch {
+            return;
+        }
+        let after = match self.value.encode() {
+            Ok(after) => after,
+            Err(error) => {
+                inner.error.get_or_insert(error);
+                return;
+            }
+        };
+        for (index, (key, value)) in T::KEYS.iter().zip(&after).enumerate() {
+            if before.get(index) != Some(value) {
+                inner.set_field(key, value.clone(), || T::encode_default(index));
+            }
+        }
+        drop(inner);
+        self.snapshot = Some(after);
+    }
+}
+
+impl<T: SessionData> Deref for Session<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: SessionData> DerefMut for Session<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        if self.snapshot.is_none() {
+            // An encoding failure leaves an empty snapshot: every field then counts as changed,
+            // and the failure resurfaces when the handle drops.
+            self.snapshot = Some(self.value.encode().unwrap_or_default());
+        }
+        &mut self.value
+    }
+}
+
+impl<T: SessionData> Drop for Session<T> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Each clone carries its own copy of the value; every clone's changes are saved.
+impl<T: SessionData + Clone> Clone for Session<T> {
+    fn clone(&self) -> Self {
+        Self {
+            value: self.value.clone(),
+            snapshot: self.snapshot.clone(),
+            state: self.state.clone(),
+            epoch: self.epoch,
+        }
+    }
+}
+
+impl<T: SessionData + fmt::Debug> fmt::Debug for Session<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &"REDACTED")
+            .field("value", &self.value)
+            .finish()
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Session<T>
+where
+    T: SessionData,
+    S: Send + Sync,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Handle(state) = parts
+            .extensions
+            .get::<Handle>()
+            .cloned()
+            .ok_or(SessionRejection::MissingLayer)?;
+        state
+            .ensure_loaded(&parts.headers, parts.uri.path())
+            .await
+            .map_err(SessionRejection::Load)?;
+        let (value, epoch) = {
+            let inner = state.lock();
+            (T::decode(&inner.fields), inner.epoch)
+        };
+        Ok(Self {
+            value,
+            snapshot: None,
+            state,
+            epoch,
+        })
+    }
+}
+
+/// Why a [`Session<T>`] could not be extracted; answers as an error response.
+///
+/// # Example
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use typed_sessions::SessionRejection;
+///
+/// let response = SessionRejection::MissingLayer.into_response();
+/// assert_eq!(response.status(), 500);
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionRejection {
+    /// No [`SessionLayer`](crate::SessionLayer) wraps the route.
+    #[error(
+        "no session layer on this route: is `SessionLayer` installed (`Router::layer`) around it?"
+    )]
+    MissingLayer,
+    /// The session could not be loaded (store failure or outage).
+    #[error("could not load the session: {0}")]
+    Load(#[source] Error),
+}
+
+impl IntoResponse for SessionRejection {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Load(error) => error.status(),
+        };
+        tracing::error!(error = %self, "session extraction failed");
+        (status, self.to_string()).into_response()
+    }
+}

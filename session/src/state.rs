@@ -1,0 +1,294 @@
+//! The per-request session state: created empty by the service, loaded on first extraction,
+//! changed by `Session<T>` handles, committed by the service.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+
+use crate::Error;
+use crate::cookies;
+use crate::data::Fields;
+use crate::id::SessionId;
+use crate::layer::Config;
+use crate::store::{DynStore, bounded};
+
+/// What the service puts into the request's extensions.
+#[derive(Clone)]
+pub(crate) struct Handle(pub(crate) Arc<RequestState>);
+
+pub(crate) struct RequestState {
+    pub(crate) config: Arc<Config>,
+    loaded: OnceCell<()>,
+    inner: Mutex<Inner>,
+}
+
+/// The session as this request sees it.
+pub(crate) struct Inner {
+    /// The request lies outside the cookie's path: the session is ephemeral.
+    pub(crate) out_of_scope: bool,
+    /// The session's id: the loaded one, a regenerated one, or none yet for a new session.
+    pub(crate) id: Option<SessionId>,
+    /// Every stored field, including those no session type of this request knows.
+    pub(crate) fields: Fields,
+    /// Storage keys written with a new value (present in `fields`) or removed (absent).
+    pub(crate) changed: BTreeSet<&'static str>,
+    pub(crate) created: OffsetDateTime,
+    /// The deadline the session had when loaded (or last saved).
+    pub(crate) expires: OffsetDateTime,
+    /// No stored session backs this one (nothing loaded, or destroyed).
+    pub(crate) is_new: bool,
+    /// The client holds a session cookie that should be expired if nothing replaces it.
+    pub(crate) presented: bool,
+    /// A stored session to delete (destroyed).
+    pub(crate) remove: Option<SessionId>,
+    /// A stored session moving to `id` (regenerated).
+    pub(crate) rekey_from: Option<SessionId>,
+    /// The cookie verified with an older key or in the other mode: re-issue it.
+    pub(crate) stale_cookie: bool,
+    /// The idle deadline is due to move.
+    pub(crate) refresh: bool,
+    /// Bumped by `destroy`, so that handles from before it cannot write into the new session.
+    pub(crate) epoch: u64,
+    /// A failure deferred from a place that cannot return one (a `Drop`).
+    pub(crate) error: Option<Error>,
+    /// The cookie an explicit `save` settled on, sent unless a later save changes it.
+    pub(crate) pending_cookie: Option<crate::commit::CookieAction>,
+}
+
+/// The cookie store's payload, inside the MAC.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct CookiePayload<S, F> {
+    /// Session id.
+    pub(crate) i: S,
+    /// Created, Unix milliseconds.
+    pub(crate) c: i64,
+    /// Last seen, Unix milliseconds.
+    pub(crate) s: i64,
+    /// Fields.
+    pub(crate) d: F,
+}
+
+pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_unix_ms(ms: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
+}
+
+impl Inner {
+    fn fresh(now: OffsetDateTime) -> Self {
+        Self {
+            out_of_scope: false,
+            id: None,
+            fields: Fields::new(),
+            changed: BTreeSet::new(),
+            created: now,
+            expires: now,
+            is_new: true,
+            presented: false,
+            remove: None,
+            rekey_from: None,
+            stale_cookie: false,
+            refresh: false,
+            epoch: 0,
+            error: None,
+            pending_cookie: None,
+        }
+    }
+
+    fn adopt(
+        &mut self,
+        config: &Config,
+        id: SessionId,
+        fields: Fields,
+        created: OffsetDateTime,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) {
+        self.id = Some(id);
+        self.fields = fields;
+        self.created = created;
+        self.expires = expires;
+        self.is_new = false;
+        self.presented = true;
+        self.refresh = config.expiry.refresh_due(created, expires, now);
+    }
+
+    /// Records a field's new encoding; a value equal to the field's default is stored as absent.
+    pub(crate) fn set_field(
+        &mut self,
+        key: &'static str,
+        value: Value,
+        default: impl FnOnce() -> Result<Value, Error>,
+    ) {
+        match default() {
+            Ok(default) if default == value => {
+                self.fields.remove(key);
+            }
+            Ok(_) => {
+                self.fields.insert(key.to_owned(), value);
+            }
+            Err(error) => {
+                self.error.get_or_insert(error);
+                return;
+            }
+        }
+        self.changed.insert(key);
+    }
+
+    pub(crate) fn destroy(&mut self) {
+        let stored = self
+            .rekey_from
+            .take()
+            .or_else(|| if self.is_new { None } else { self.id.clone() });
+        if stored.is_some() {
+            self.remove = stored;
+        }
+        self.id = None;
+        self.fields.clear();
+        self.changed.clear();
+        self.is_new = true;
+        self.stale_cookie = false;
+        self.refresh = false;
+        self.epoch += 1;
+    }
+
+    pub(crate) fn regenerate(&mut self) {
+        let old = self.id.replace(SessionId::generate());
+        if !self.is_new && self.rekey_from.is_none() {
+            self.rekey_from = old;
+        }
+    }
+}
+
+impl RequestState {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            loaded: OnceCell::new(),
+            inner: Mutex::new(Inner::fresh(OffsetDateTime::UNIX_EPOCH)),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether any handler extracted the session in this request.
+    pub(crate) fn was_loaded(&self) -> bool {
+        self.loaded.initialized()
+    }
+
+    /// Loads the session once per request, however many handles are extracted.
+    pub(crate) async fn ensure_loaded(&self, headers: &HeaderMap, path: &str) -> Result<(), Error> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let inner = self.load(headers, path).await?;
+                *self.lock() = inner;
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn load(&self, headers: &HeaderMap, path: &str) -> Result<Inner, Error> {
+        let config = &*self.config;
+        let now = config.clock.now();
+        let mut inner = Inner::fresh(now);
+        if !config.cookie.covers(path) {
+            inner.out_of_scope = true;
+            return Ok(inner);
+        }
+        match &config.store {
+            None => load_from_cookie(config, &mut inner, headers, now),
+            Some(store) => load_from_store(config, &**store, &mut inner, headers, now).await?,
+        }
+        Ok(inner)
+    }
+}
+
+fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now: OffsetDateTime) {
+    for value in cookies::values(headers, config.codec.name()) {
+        let Some(opened) = config.codec.open_data(value) else {
+            continue;
+        };
+        let payload = match serde_json::from_slice::<CookiePayload<String, Fields>>(&opened.value) {
+            Ok(payload) => payload,
+            Err(error) => {
+                // Authentic but unreadable: written by an incompatible version. Start afresh
+                // and make the client drop it.
+                tracing::warn!(%error, "authentic session cookie does not decode; starting a new session");
+                inner.presented = true;
+                continue;
+            }
+        };
+        let (Some(id), Some(created), Some(last_seen)) = (
+            SessionId::parse(&payload.i),
+            from_unix_ms(payload.c),
+            from_unix_ms(payload.s),
+        ) else {
+            tracing::warn!(
+                "authentic session cookie has a malformed header; starting a new session"
+            );
+            inner.presented = true;
+            continue;
+        };
+        let expires = config.expiry.deadline(created, last_seen);
+        if expires <= now {
+            tracing::debug!("session cookie expired");
+            continue;
+        }
+        inner.adopt(config, id, payload.d, created, expires, now);
+        inner.stale_cookie = opened.stale;
+        return;
+    }
+}
+
+async fn load_from_store(
+    config: &Config,
+    store: &dyn DynStore,
+    inner: &mut Inner,
+    headers: &HeaderMap,
+    now: OffsetDateTime,
+) -> Result<(), Error> {
+    for value in cookies::values(headers, config.codec.name()) {
+        let Some(opened) = config.codec.open_id(value) else {
+            continue;
+        };
+        let key = opened.value.store_key();
+        let record = match bounded(config.store_timeout, store.load(&key)).await {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(Error::Corrupt(what)) => {
+                tracing::warn!(%what, "corrupt session record; starting a new session");
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let absolute = record.created.saturating_add(config.expiry.absolute);
+        let expires = record.expires.min(absolute);
+        if expires <= now {
+            tracing::debug!("stored session expired");
+            continue;
+        }
+        inner.adopt(
+            config,
+            opened.value,
+            record.fields,
+            record.created,
+            expires,
+            now,
+        );
+        inner.stale_cookie = opened.stale;
+        return Ok(());
+    }
+    Ok(())
+}

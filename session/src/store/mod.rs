@@ -1,0 +1,135 @@
+//! The store contract, and the stores that ship with the crate.
+
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+pub use memory::MemoryStore;
+
+use crate::Error;
+use crate::id::StoreKey;
+use crate::record::{Applied, Created, Patch, Record};
+
+/// Where sessions live when they do not live in the cookie.
+///
+/// The contract, which [`MemoryStore`] and every shipped store honour:
+///
+/// - keys are [`StoreKey`]s, SHA-256 digests of the session id; the store never sees an id;
+/// - `load` answers `Ok(None)` for a missing or expired record: "not found" is not an error;
+/// - `create` never overwrites a live record ([`Created::AlreadyExists`]);
+/// - `patch` changes only the given fields and the expiry, and never re-creates a record that
+///   was removed or expired meanwhile ([`Applied::Missing`]); two patches of different fields
+///   both survive, patches of the same field are last-writer-wins;
+/// - `touch` only moves the expiry;
+/// - `remove` of a missing record is not an error.
+///
+/// Errors: [`Error::unavailable`] when the store cannot be reached (the request answers 503),
+/// [`Error::corrupt`] for a record that is not a session record (treated as no session),
+/// [`Error::store`] otherwise.
+///
+/// # Example
+///
+/// A store is used through [`SessionLayer::with_store`](crate::SessionLayer::with_store):
+///
+/// ```
+/// use typed_sessions::{Key, MemoryStore, SessionLayer};
+///
+/// let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+/// # let _ = layer;
+/// ```
+pub trait SessionStore: Send + Sync + 'static {
+    /// The record stored under `key`, or `None` if there is none or it has expired.
+    fn load(&self, key: &StoreKey) -> impl Future<Output = Result<Option<Record>, Error>> + Send;
+
+    /// Stores `record` under `key` unless a live record already has that key.
+    fn create(
+        &self,
+        key: &StoreKey,
+        record: &Record,
+    ) -> impl Future<Output = Result<Created, Error>> + Send;
+
+    /// Applies `patch` to the live record under `key`, atomically, or reports it missing.
+    fn patch(
+        &self,
+        key: &StoreKey,
+        patch: &Patch,
+    ) -> impl Future<Output = Result<Applied, Error>> + Send;
+
+    /// Removes the record under `key`, if any.
+    fn remove(&self, key: &StoreKey) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Moves the expiry of the live record under `key`, or reports it missing.
+    fn touch(
+        &self,
+        key: &StoreKey,
+        expires: OffsetDateTime,
+    ) -> impl Future<Output = Result<Applied, Error>> + Send;
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`SessionStore`] made object-safe, so the layer is not generic over its store.
+pub(crate) trait DynStore: Send + Sync {
+    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Record>, Error>>;
+    fn create<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        record: &'a Record,
+    ) -> BoxFuture<'a, Result<Created, Error>>;
+    fn patch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        patch: &'a Patch,
+    ) -> BoxFuture<'a, Result<Applied, Error>>;
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<(), Error>>;
+    fn touch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expires: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<Applied, Error>>;
+}
+
+impl<S: SessionStore> DynStore for S {
+    fn load<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<Option<Record>, Error>> {
+        Box::pin(SessionStore::load(self, key))
+    }
+    fn create<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        record: &'a Record,
+    ) -> BoxFuture<'a, Result<Created, Error>> {
+        Box::pin(SessionStore::create(self, key, record))
+    }
+    fn patch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        patch: &'a Patch,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        Box::pin(SessionStore::patch(self, key, patch))
+    }
+    fn remove<'a>(&'a self, key: &'a StoreKey) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(SessionStore::remove(self, key))
+    }
+    fn touch<'a>(
+        &'a self,
+        key: &'a StoreKey,
+        expires: OffsetDateTime,
+    ) -> BoxFuture<'a, Result<Applied, Error>> {
+        Box::pin(SessionStore::touch(self, key, expires))
+    }
+}
+
+/// Runs one store call, bounded by `limit`.
+pub(crate) async fn bounded<T>(
+    limit: Duration,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Timeout(limit)),
+    }
+}
