@@ -218,6 +218,6 @@ fn unknown(meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Error {
 }
 
 /// A path as the user wrote it, without the spaces `to_string` puts between tokens.
-fn path_name(path: impl ToTokens) -> String {
+fn path_name(path: &Path) -> String {
     path.to_token_stream().to_string().replace(' ', "")
 }

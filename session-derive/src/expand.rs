@@ -1,7 +1,8 @@
 //! The generated `SessionData` impl. Tokens only: every check happened before.
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{DeriveInput, LitStr};
 
@@ -41,15 +42,19 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
 
     let stored: Vec<&Field<'_>> = input.stored().collect();
     let keys: Vec<LitStr> = stored.iter().map(|field| key(field)).collect();
-    let members = stored.iter().map(|field| field.ident);
+    let encodes = stored.iter().map(|field| encode(field));
     let indices = (0..stored.len()).map(Literal::usize_unsuffixed);
-    let defaults: Vec<TokenStream> = stored.iter().map(|field| default_fn(field)).collect();
-    let assertions = input.fields.iter().map(assertion);
-    let inits = input.fields.iter().map(|field| init(field, &fields));
+    let encode_defaults = stored.iter().map(|field| encode_default(field));
     let out_of_range = format!(
         "index {{}} is out of range for `{ident}::KEYS`, which has {} keys",
         stored.len()
     );
+    // Every body that uses the field types first asserts their bounds at the field, so that
+    // rustc reports an unmet bound once, there, rather than once per use.
+    let assert_all = input.fields.iter().map(|field| assertion(field));
+    let assert_stored: Vec<TokenStream> = stored.iter().map(|field| assertion(field)).collect();
+    let inits = input.fields.iter().map(|field| init(field, &fields));
+    let bind_defaults = stored.iter().map(|field| bind_default(field));
 
     quote! {
         const _: () = {
@@ -58,6 +63,8 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
 
                 fn decode(#fields: &::typed_sessions::__private::Fields) -> Self {
+                    #(#assert_all)*
+                    #(#bind_defaults)*
                     Self { #(#inits,)* }
                 }
 
@@ -67,9 +74,8 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
                     ::std::vec::Vec<::typed_sessions::__private::Value>,
                     ::typed_sessions::__private::Error,
                 > {
-                    ::core::result::Result::Ok(::std::vec::Vec::from([
-                        #(::typed_sessions::__private::encode_field(#keys, &self.#members)?,)*
-                    ]))
+                    #(#assert_stored)*
+                    ::core::result::Result::Ok(::std::vec::Vec::from([#(#encodes?,)*]))
                 }
 
                 fn encode_default(
@@ -78,14 +84,13 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
                     ::typed_sessions::__private::Value,
                     ::typed_sessions::__private::Error,
                 > {
+                    #(#assert_stored)*
                     match #index {
-                        #(#indices => ::typed_sessions::__private::encode_field(#keys, &#defaults()),)*
+                        #(#indices => #encode_defaults,)*
                         _ => ::core::unreachable!(#out_of_range, #index),
                     }
                 }
             }
-
-            #(#assertions)*
         };
     }
 }
@@ -95,13 +100,56 @@ fn key(field: &Field<'_>) -> LitStr {
     LitStr::new(&field.key, field.key_span())
 }
 
+/// For a field with `default = "..."`, binds the user's function as a `fn() -> T`.
+///
+/// `decode` and `encode_default` both bind it with these same tokens, so a function of the
+/// wrong type makes two identical errors, which rustc reports once.
+fn bind_default(field: &Field<'_>) -> TokenStream {
+    let Some(path) = &field.attrs.default else {
+        return TokenStream::new();
+    };
+    let ty = field.ty;
+    let name = default_name(field);
+    quote_spanned!(ty.span()=> let #name: fn() -> #ty = #path;)
+}
+
+/// The local that [`bind_default`] binds; mixed-site, so the user's path cannot name it.
+fn default_name(field: &Field<'_>) -> Ident {
+    Ident::new(
+        &format!("__default_{}", field.ident.unraw()),
+        Span::mixed_site(),
+    )
+}
+
 /// The `fn() -> T` that gives a stored field its default.
 fn default_fn(field: &Field<'_>) -> TokenStream {
     match &field.attrs.default {
-        Some(path) => quote!(#path),
+        Some(_) => default_name(field).into_token_stream(),
         None => {
             let ty = field.ty;
             quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default)
+        }
+    }
+}
+
+/// Encodes a stored field of `self`.
+fn encode(field: &Field<'_>) -> TokenStream {
+    let ty = field.ty;
+    let member = field.ident;
+    let key = key(field);
+    quote_spanned!(ty.span()=> ::typed_sessions::__private::encode_field::<#ty>(#key, &self.#member))
+}
+
+/// Encodes the default of a stored field.
+fn encode_default(field: &Field<'_>) -> TokenStream {
+    let ty = field.ty;
+    let key = key(field);
+    let bind = bind_default(field);
+    let default = default_fn(field);
+    quote_spanned! {ty.span()=>
+        {
+            #bind
+            ::typed_sessions::__private::encode_field::<#ty>(#key, &#default())
         }
     }
 }
@@ -116,7 +164,10 @@ fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
     }
     let key = key(field);
     let default = default_fn(field);
-    quote!(#member: ::typed_sessions::__private::decode_field::<#ty>(#fields, #key, #default))
+    let decode = quote_spanned! {ty.span()=>
+        ::typed_sessions::__private::decode_field::<#ty>(#fields, #key, #default)
+    };
+    quote!(#member: #decode)
 }
 
 /// The bound the field's type must meet, checked where the type is written.

@@ -1,0 +1,8 @@
+use typed_sessions::Session;
+
+#[derive(Session)]
+struct Cart<T> {
+    items: Vec<T>,
+}
+
+fn main() {}

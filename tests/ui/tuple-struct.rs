@@ -1,0 +1,6 @@
+use typed_sessions::Session;
+
+#[derive(Session)]
+struct Counter(u32, String);
+
+fn main() {}
