@@ -38,11 +38,13 @@ enum Write {
         key: StoreKey,
         patch: Patch,
         id: SessionId,
+        reissue: bool,
     },
     Touch {
         key: StoreKey,
         expires: OffsetDateTime,
         id: SessionId,
+        reissue: bool,
     },
     Reissue {
         id: SessionId,
@@ -145,6 +147,9 @@ fn plan(
     } else {
         let id = inner.id.clone().expect("a stored session has an id");
         let expires = config.expiry.deadline(inner.created, now);
+        // A persistent cookie follows the session's expiry; any cookie signed by an old key is
+        // re-signed.
+        let reissue = config.cookie.persistent || inner.stale_cookie;
         if let Some(old) = inner.rekey_from.take() {
             let record = Record {
                 fields: inner.fields.clone(),
@@ -164,6 +169,7 @@ fn plan(
                 key: id.store_key(),
                 patch,
                 id,
+                reissue,
             })
         } else if inner.refresh {
             inner.saved(inner.created, expires);
@@ -171,6 +177,7 @@ fn plan(
                 key: id.store_key(),
                 expires,
                 id,
+                reissue,
             })
         } else if std::mem::take(&mut inner.stale_cookie) {
             Some(Write::Reissue {
@@ -222,7 +229,6 @@ async fn execute(
     write: Write,
 ) -> Result<Option<CookieAction>, Error> {
     let limit = config.store_timeout;
-    let persistent = config.cookie.persistent;
     match write {
         Write::Create { id, record } => {
             let id = create(config, store, id, &record).await?;
@@ -233,16 +239,26 @@ async fn execute(
             bounded(limit, store.remove(&old)).await?;
             id_cookie(config, &id, record.expires).map(Some)
         }
-        Write::Patch { key, patch, id } => match bounded(limit, store.patch(&key, &patch)).await? {
+        Write::Patch {
+            key,
+            patch,
+            id,
+            reissue,
+        } => match bounded(limit, store.patch(&key, &patch)).await? {
             Applied::Missing => Err(Error::RemovedConcurrently),
-            Applied::Applied if persistent => id_cookie(config, &id, patch.expires).map(Some),
+            Applied::Applied if reissue => id_cookie(config, &id, patch.expires).map(Some),
             Applied::Applied => Ok(None),
         },
-        Write::Touch { key, expires, id } => {
+        Write::Touch {
+            key,
+            expires,
+            id,
+            reissue,
+        } => {
+            // A session removed meanwhile stays removed; this request only read it.
             match bounded(limit, store.touch(&key, expires)).await? {
-                Applied::Missing => Ok(None),
-                Applied::Applied if persistent => id_cookie(config, &id, expires).map(Some),
-                Applied::Applied => Ok(None),
+                Applied::Applied if reissue => id_cookie(config, &id, expires).map(Some),
+                Applied::Applied | Applied::Missing => Ok(None),
             }
         }
         Write::Reissue { id, expires } => id_cookie(config, &id, expires).map(Some),

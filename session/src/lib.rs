@@ -1,4 +1,87 @@
 //! Typed HTTP sessions for axum.
+//!
+//! A session is a plain struct: `#[derive(Session)]` generates its field-by-field codec, and the
+//! [`Session<T>`] extractor loads it, verifies it, lets the handler change fields, and saves only
+//! the fields that changed — in a signed (optionally encrypted) cookie by default, or in a
+//! [`SessionStore`] such as [`MemoryStore`].
+//!
+//! # Quick start
+//!
+//! ```rust
+//! use axum::{routing::get, Router};
+//! use typed_sessions::{Key, Session, SessionLayer};
+//!
+//! #[derive(Session, Default)]
+//! struct Visit {
+//!     views: u64,
+//!     #[session(rename = "u")]
+//!     user: Option<String>,
+//! }
+//!
+//! async fn count(mut visit: Session<Visit>) -> String {
+//!     visit.views += 1;
+//!     format!("{} views", visit.views)
+//! }
+//!
+//! async fn login(mut visit: Session<Visit>) {
+//!     visit.regenerate(); // new id, data kept: defeats session fixation
+//!     visit.user = Some("ann".into());
+//! }
+//!
+//! async fn logout(mut visit: Session<Visit>) {
+//!     visit.destroy(); // cookie expired (and the record removed, with a store)
+//! }
+//!
+//! fn app(key: Key) -> Router {
+//!     Router::new()
+//!         .route("/", get(count))
+//!         .route("/login", get(login))
+//!         .route("/logout", get(logout))
+//!         .layer(SessionLayer::new(key)) // no store: the data lives in the signed cookie
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() {
+//!     use axum::body::Body;
+//!     use http::{header, Request};
+//!     use http_body_util::BodyExt;
+//!     use tower::ServiceExt;
+//!
+//!     let app = app(Key::generate());
+//!     let first = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+//!     let cookie = first.headers()[header::SET_COOKIE].to_str().unwrap();
+//!     let cookie = cookie.split(';').next().unwrap().to_owned(); // `session=<signed value>`
+//!
+//!     let again = Request::get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
+//!     let second = app.oneshot(again).await.unwrap();
+//!     let body = second.into_body().collect().await.unwrap().to_bytes();
+//!     assert_eq!(body, "2 views");
+//! }
+//! ```
+//!
+//! # How it works
+//!
+//! - [`SessionLayer`] puts an empty, lazy per-request state into the request; a route that never
+//!   extracts a session pays for nothing else.
+//! - The first [`Session<T>`] of a request verifies the cookie and loads the session once, for
+//!   every `Session<_>` of that request. Idle and absolute expiry are enforced here.
+//! - When a handle drops, each field is re-encoded and compared by value; only changed fields are
+//!   saved ([`SessionStore::patch`]), so concurrent requests changing different fields both
+//!   survive. Unchanged sessions cost no write and no `Set-Cookie`.
+//! - A failed save turns the response into an error response; it never passes as success.
+//!
+//! # Features
+//!
+//! | What | Where |
+//! |---|---|
+//! | Field attributes `rename`, `default = "path"`, `skip`; struct `namespace` | [`macro@Session`] |
+//! | Signed cookie store (HMAC-SHA256), optional AES-256-GCM | [`SessionLayer::with_encryption`] |
+//! | Key rotation | [`SessionLayer::with_old_key`] |
+//! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
+//! | Store contract for your own store | [`SessionStore`] |
+//! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
+//!
+//! There are no cargo features yet.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
@@ -32,3 +115,38 @@ pub use typed_sessions_derive::Session;
 
 #[doc(hidden)]
 pub use data::__private;
+
+#[cfg(test)]
+mod readme {
+    /// The first `rust` code block after `marker` in `text`, with `prefix` stripped per line.
+    fn first_rust_block(text: &str, marker: &str, prefix: &str) -> String {
+        let start = text.find(marker).expect("marker present");
+        let lines: Vec<&str> = text[start..]
+            .lines()
+            .map(|line| {
+                line.strip_prefix(prefix)
+                    .unwrap_or(line.trim_end_matches(prefix.trim_end()))
+            })
+            .collect();
+        let open = lines
+            .iter()
+            .position(|l| *l == "```rust")
+            .expect("a rust block");
+        let close = open
+            + lines[open..]
+                .iter()
+                .position(|l| *l == "```")
+                .expect("block end");
+        lines[open + 1..close].join("\n")
+    }
+
+    #[test]
+    fn readme_quick_start_is_the_crate_doctest() {
+        let readme = first_rust_block(include_str!("../../README.md"), "## Quick start", "");
+        let docs = first_rust_block(include_str!("lib.rs"), "# Quick start", "//! ");
+        assert_eq!(
+            readme, docs,
+            "README's quick start and the crate doc example differ"
+        );
+    }
+}

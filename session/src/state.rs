@@ -276,7 +276,10 @@ async fn load_from_store(
         let absolute = record.created.saturating_add(config.expiry.absolute);
         let expires = record.expires.min(absolute);
         if expires <= now {
+            // The store still has it (its own expiry lags, or the absolute timeout shrank):
+            // delete it when the request commits.
             tracing::debug!("stored session expired");
+            inner.remove = Some(opened.value);
             continue;
         }
         inner.adopt(

@@ -250,6 +250,11 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// Reads a response from a router called directly.
+    pub async fn from(response: http::Response<Body>) -> Self {
+        Self::read(response).await
+    }
+
     async fn read(response: http::Response<Body>) -> Self {
         let (parts, body) = response.into_parts();
         let bytes = body.collect().await.unwrap().to_bytes();

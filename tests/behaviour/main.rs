@@ -12,6 +12,7 @@ mod del;
 mod err;
 mod exp;
 mod id;
+mod layer;
 mod mal;
 mod misc;
 mod props;
