@@ -25,7 +25,7 @@ async fn set_foo(mut session: Session<Foo>) {
 /// `/` returns the session as JSON (`{}` when empty).
 async fn show(session: Session<Foo>) -> String {
     match &session.foo {
-        Some(foo) => serde_json::json!({ "foo": foo }).to_string(),
+        Some(value) => serde_json::json!({ "foo": value }).to_string(),
         None => "{}".to_owned(),
     }
 }
