@@ -1,1 +1,362 @@
-//! Placeholder: filled by the behaviour-case suite.
+//! MAL — malformed input.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{HeaderValue, Request, header};
+use time::OffsetDateTime;
+use typed_sessions::{
+    Applied, Created, Error, ManualClock, MemoryStore, Patch, Record, Session, SessionLayer,
+    SessionStore, StoreKey,
+};
+
+use crate::acc::{session_id_in, value_of};
+use crate::harness::*;
+use crate::on_backends;
+
+// --- log capture (the cases require the error to be logged) ---
+
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Logs {
+        self.clone()
+    }
+}
+
+/// Captures `WARN` and above on this thread (the tests run on a current-thread runtime).
+fn capture_warnings() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (logs, guard)
+}
+
+// --- MAL-01 ---
+
+fn raw_cookie_request(path: &str, cookie: &[u8]) -> Request<Body> {
+    Request::builder()
+        .uri(path)
+        .header(header::COOKIE, HeaderValue::from_bytes(cookie).unwrap())
+        .body(Body::empty())
+        .unwrap()
+}
+
+on_backends!(
+    mal_01_garbage_or_oversized_cookie_is_a_fresh_session,
+    [Cookie, Memory],
+    |backend| async move {
+        let app = TestApp::new(backend, reference_routes());
+        let real = app.get("/set", None).await.replay();
+        app.store_calls();
+        let ten_kb = "a".repeat(10 * 1024);
+        let padded_real = format!("{}{}", value_of(&real), "A".repeat(10 * 1024));
+        let cookies: Vec<Vec<u8>> = vec![
+            // (a) a value that was never signed (there is no unsigned mode).
+            b"session=invalid-session".to_vec(),
+            // (b)
+            b"session=%%%; session.sig=xyz".to_vec(),
+            // (c) 10 KB: garbage, and an authentic value padded past the limit.
+            format!("session={ten_kb}").into_bytes(),
+            format!("session={padded_real}").into_bytes(),
+            // More garbage.
+            b"session=".to_vec(),
+            b"session=...".to_vec(),
+            b"session=1.a.b.c".to_vec(),
+            b"session=2.x.y.z".to_vec(),
+            b"session=3.abc.".to_vec(),
+            b"session=3.abc.AAAA".to_vec(),
+            b"session=\"quoted\"".to_vec(),
+            b"session=\xff\xfe\x80".to_vec(),
+            b"session; =; ;;".to_vec(),
+        ];
+        for cookie in &cookies {
+            let shown = String::from_utf8_lossy(cookie);
+            let shown = &shown[..shown.len().min(60)];
+            let r = app.send(raw_cookie_request("/is_new", cookie)).await;
+            assert_eq!(r.status, 200, "{shown}: {}", r.body);
+            assert_eq!(r.body, "true", "{shown}");
+            assert!(r.set_cookies().is_empty(), "{shown}: {:?}", r.headers);
+            assert_eq!(app.store_calls(), Vec::<&str>::new(), "no load for {shown}");
+        }
+        // Control: the authentic value itself is accepted.
+        assert_eq!(app.get("/is_new", Some(&real)).await.body, "false");
+    }
+);
+
+// --- MAL-02 ---
+
+/// A session with a free-form JSON field.
+#[derive(typed_sessions::Session, Default)]
+struct Deep {
+    deep: serde_json::Value,
+}
+
+/// JSON arrays nested `depth` deep: the library signs it, but its own reader (serde_json,
+/// recursion limit 128) cannot parse the resulting payload back.
+fn nested(depth: usize) -> serde_json::Value {
+    let mut value = serde_json::Value::Null;
+    for _ in 0..depth {
+        value = serde_json::Value::Array(vec![value]);
+    }
+    value
+}
+
+fn deep_routes() -> Router {
+    reference_routes().route(
+        "/deep",
+        get(|mut s: Session<Deep>| async move {
+            s.deep = nested(200);
+        }),
+    )
+}
+
+/// MAL-02's authentic-but-undecodable cookie is made through the public API: the app itself
+/// signs (or seals) a payload that its cookie decoder then refuses (nesting deeper than
+/// serde_json's recursion limit). No key internals are used.
+async fn mal_02_case(encrypt: bool) {
+    let (logs, _guard) = capture_warnings();
+    let app = TestApp::with(Backend::Cookie, deep_routes(), |l| {
+        l.with_encryption(encrypt)
+    });
+    let r1 = app.get("/deep", None).await;
+    assert_eq!(r1.status, 200);
+    let bad = r1.replay();
+    assert!(
+        value_of(&bad).starts_with(if encrypt { "3." } else { "2." }),
+        "{bad}"
+    );
+    assert!(logs.text().is_empty(), "{}", logs.text());
+
+    // Read-only request: fresh session, the cookie is expired so the client stops sending it.
+    let r2 = app.get("/is_new", Some(&bad)).await;
+    assert_eq!(r2.status, 200, "{}", r2.body);
+    assert_eq!(r2.body, "true");
+    assert_eq!(r2.set_cookies().len(), 1, "{:?}", r2.headers);
+    assert!(r2.expires_cookie("session"), "{:?}", r2.headers);
+    assert!(
+        logs.text().contains("WARN") && logs.text().contains("does not decode"),
+        "no warning logged: {}",
+        logs.text()
+    );
+
+    // Writing request: the bad cookie is overwritten by a new session.
+    let r3 = app.get("/set", Some(&bad)).await;
+    assert_eq!(r3.status, 200);
+    assert_eq!(r3.set_cookies().len(), 1, "{:?}", r3.headers);
+    let fresh = r3.replay();
+    assert!(!r3.expires_cookie("session"));
+    assert_eq!(app.get("/read", Some(&fresh)).await.body, "hello");
+}
+
+#[tokio::test]
+async fn mal_02_authentic_but_undecodable_cookie_signed() {
+    mal_02_case(false).await;
+}
+
+#[tokio::test]
+async fn mal_02_authentic_but_undecodable_cookie_encrypted() {
+    mal_02_case(true).await;
+}
+
+// --- MAL-03 ---
+
+fn mal_03_routes() -> Router {
+    reference_routes().route(
+        "/set_both",
+        get(|mut s: Session<Msg>| async move {
+            s.message = "hello".into();
+            s.count = 3;
+        }),
+    )
+}
+
+#[tokio::test]
+async fn mal_03_corrupt_field_takes_its_default() {
+    let (logs, _guard) = capture_warnings();
+    let app = TestApp::new(Backend::Memory, mal_03_routes());
+    let cookie = app.get("/set_both", None).await.replay();
+    let key = store_key_of(&cookie);
+    let store = &app.spy().inner;
+
+    // Corrupt one field: `message` now holds a number.
+    let record = store.load(&key).await.unwrap().unwrap();
+    let mut changed = typed_sessions::Fields::new();
+    changed.insert("message".into(), 42.into());
+    let patch = Patch {
+        changed,
+        removed: vec![],
+        expires: record.expires,
+    };
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    app.store_calls();
+
+    // Read: the field takes its default, 200, nothing written.
+    let r2 = app.get("/read", Some(&cookie)).await;
+    assert_eq!(r2.status, 200, "{}", r2.body);
+    assert_eq!(r2.body, "");
+    assert!(r2.set_cookies().is_empty(), "{:?}", r2.headers);
+    assert_eq!(app.store_calls(), ["load"]);
+    let stored = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(stored.fields),
+        serde_json::json!({"message": 42, "count": 3}),
+        "nothing overwritten by a read"
+    );
+    assert!(
+        logs.text().contains("WARN") && logs.text().contains("message"),
+        "no warning logged: {}",
+        logs.text()
+    );
+
+    // The session is still the same one; writing another field leaves the corrupt one alone.
+    assert_eq!(app.get("/is_new", Some(&cookie)).await.body, "false");
+    app.store_calls();
+    let r3 = app.get("/count", Some(&cookie)).await;
+    assert_eq!(r3.status, 200);
+    assert_eq!(r3.body, "4");
+    let calls = app.spy().take_calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    let Call::Patch(patched, patch) = &calls[1] else {
+        panic!("{calls:?}")
+    };
+    assert_eq!(*patched, key);
+    assert_eq!(
+        serde_json::Value::Object(patch.changed.clone()),
+        serde_json::json!({"count": 4})
+    );
+    assert!(patch.removed.is_empty(), "{patch:?}");
+    let stored = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(stored.fields["message"], 42);
+
+    // Writing the corrupt field replaces it.
+    app.get("/set", Some(&cookie)).await;
+    let stored = store.load(&key).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(stored.fields),
+        serde_json::json!({"message": "hello", "count": 4})
+    );
+}
+
+/// A memory store that can be told to answer `load` with `Error::corrupt` (a record that is
+/// not a session record at all).
+#[derive(Clone)]
+struct CorruptingStore {
+    inner: MemoryStore,
+    corrupt: Arc<AtomicBool>,
+    calls: Arc<Mutex<Vec<(&'static str, StoreKey)>>>,
+}
+
+impl CorruptingStore {
+    fn log(&self, kind: &'static str, key: &StoreKey) {
+        self.calls.lock().unwrap().push((kind, key.clone()));
+    }
+    fn take_calls(&self) -> Vec<(&'static str, StoreKey)> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+impl SessionStore for CorruptingStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        self.log("load", key);
+        if self.corrupt.load(Ordering::SeqCst) {
+            return Err(Error::corrupt("expected a JSON object, found a string"));
+        }
+        self.inner.load(key).await
+    }
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
+        self.log("create", key);
+        self.inner.create(key, record).await
+    }
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+        self.log("patch", key);
+        self.inner.patch(key, patch).await
+    }
+    async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
+        self.log("remove", key);
+        self.inner.remove(key).await
+    }
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+        self.log("touch", key);
+        self.inner.touch(key, expires).await
+    }
+}
+
+#[tokio::test]
+async fn mal_03_record_that_is_not_a_record_is_no_session() {
+    let (logs, _guard) = capture_warnings();
+    let clock = ManualClock::starting_now();
+    let store = CorruptingStore {
+        inner: MemoryStore::new().with_clock(clock.clone()),
+        corrupt: Arc::default(),
+        calls: Arc::default(),
+    };
+    let layer = SessionLayer::new(test_key())
+        .with_clock(clock.clone())
+        .with_store(store.clone());
+    let app = TestApp {
+        backend: Backend::Memory,
+        router: reference_routes().layer(layer),
+        clock,
+        key: test_key(),
+        spy: None,
+    };
+    let cookie = app.get("/set", None).await.replay();
+    let old = store_key_of(&cookie);
+    store.take_calls();
+    store.corrupt.store(true, Ordering::SeqCst);
+
+    // Read: no session, 200, nothing written or removed.
+    let r2 = app.get("/is_new", Some(&cookie)).await;
+    assert_eq!(r2.status, 200, "{}", r2.body);
+    assert_eq!(r2.body, "true");
+    assert!(r2.set_cookies().is_empty(), "{:?}", r2.headers);
+    assert_eq!(store.take_calls(), [("load", old.clone())]);
+    assert!(
+        logs.text().contains("WARN") && logs.text().contains("corrupt"),
+        "no warning logged: {}",
+        logs.text()
+    );
+
+    // Write: a new session under a new id; the old record is not overwritten.
+    let r3 = app.get("/count", Some(&cookie)).await;
+    assert_eq!(r3.status, 200);
+    assert_eq!(r3.body, "1");
+    let fresh = r3.replay();
+    assert_ne!(
+        session_id_in(Backend::Memory, value_of(&fresh)),
+        session_id_in(Backend::Memory, value_of(&cookie))
+    );
+    let new = store_key_of(&fresh);
+    assert_eq!(store.take_calls(), [("load", old.clone()), ("create", new)]);
+    let kept = store.inner.load(&old).await.unwrap().unwrap();
+    assert_eq!(
+        serde_json::Value::Object(kept.fields),
+        serde_json::json!({"message": "hello"})
+    );
+}
