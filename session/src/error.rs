@@ -38,6 +38,18 @@ pub enum Error {
         source: serde_json::Error,
     },
 
+    /// A field's value nests deeper than stores and cookies can read back.
+    #[error(
+        "session field `{key}` nests more than {limit} levels deep; it could be written but never \
+         read back"
+    )]
+    TooDeep {
+        /// The storage key of the field.
+        key: &'static str,
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
+
     /// The signed session cookie would exceed what browsers keep.
     #[error(
         "session cookie too large: the `Set-Cookie` header would be {size} bytes, over the \

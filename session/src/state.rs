@@ -73,6 +73,28 @@ pub(crate) struct CookiePayload<S, F> {
     pub(crate) d: F,
 }
 
+/// The deepest nesting a field may have: serde_json refuses to parse past 128 levels, and the
+/// cookie payload wraps fields in two more.
+const MAX_NESTING: usize = 100;
+
+/// Whether `value` nests deeper than `limit` arrays and objects (iteratively: the value may be
+/// far deeper than the stack allows to recurse).
+fn nesting_exceeds(value: &Value, limit: usize) -> bool {
+    let mut stack = vec![(value, 0usize)];
+    while let Some((value, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match value {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        if depth + 1 > limit {
+            return true;
+        }
+        stack.extend(children.map(|child| (child, depth + 1)));
+    }
+    false
+}
+
 pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -127,6 +149,13 @@ impl Inner {
         value: Value,
         default: impl FnOnce() -> Result<Value, Error>,
     ) {
+        if nesting_exceeds(&value, MAX_NESTING) {
+            self.error.get_or_insert(Error::TooDeep {
+                key,
+                limit: MAX_NESTING,
+            });
+            return;
+        }
         match default() {
             Ok(default) if default == value => {
                 self.fields.remove(key);
@@ -294,4 +323,33 @@ async fn load_from_store(
         return Ok(());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn nested(depth: usize) -> Value {
+        (0..depth).fold(json!(1), |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn nesting_limit() {
+        assert!(!nesting_exceeds(&json!({"a": [1, {"b": 2}]}), 3));
+        assert!(nesting_exceeds(&json!({"a": [1, {"b": [2]}]}), 3));
+        assert!(!nesting_exceeds(&nested(MAX_NESTING), MAX_NESTING));
+        assert!(nesting_exceeds(&nested(MAX_NESTING + 1), MAX_NESTING));
+    }
+
+    #[test]
+    fn too_deep_fields_are_refused_before_saving() {
+        let mut inner = Inner::fresh(OffsetDateTime::UNIX_EPOCH);
+        inner.set_field("deep", nested(MAX_NESTING + 1), || Ok(Value::Null));
+        assert!(matches!(
+            inner.error,
+            Some(Error::TooDeep { key: "deep", .. })
+        ));
+        assert!(inner.changed.is_empty());
+    }
 }
