@@ -104,7 +104,7 @@ async fn err_03_store_create_error_is_500_without_cookie() {
     assert!(r1.body.contains("boom!"), "{}", r1.body);
     assert!(r1.set_cookies().is_empty(), "{r1:?}");
     assert_eq!(app.store_calls(), ["create"]);
-    assert!(app.spy().inner.is_empty());
+    assert!(app.spy().inner.is_empty().await);
 }
 
 #[tokio::test]
@@ -118,7 +118,7 @@ async fn err_03_store_create_unavailable_is_503_without_cookie() {
     assert_eq!(r1.status, 503);
     assert!(r1.set_cookies().is_empty(), "{r1:?}");
     assert_eq!(app.store_calls(), ["create"]);
-    assert!(app.spy().inner.is_empty());
+    assert!(app.spy().inner.is_empty().await);
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ on_backends!(
         let r1 = app.get("/funny", None).await;
         assert_eq!(r1.status, 401);
         assert!(r1.session_cookie().is_some(), "{r1:?}");
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["create"]);
         }
         let r2 = app.get("/read", Some(&r1.replay())).await;
@@ -239,7 +239,7 @@ on_backends!(
         let r2 = app.get("/fail", Some(&r1.replay())).await;
         assert_eq!(r2.status, 500);
         assert!(r2.set_cookies().is_empty(), "{r2:?}");
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["load"]);
         }
         let r3 = app.get("/read", Some(&r1.replay())).await;
@@ -259,7 +259,7 @@ on_backends!(
         let r1 = app.get("/fail", None).await;
         assert_eq!(r1.status, 500);
         assert!(r1.session_cookie().is_some(), "{r1:?}");
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["create"]);
         }
         let r2 = app.get("/read", Some(&r1.replay())).await;
@@ -313,7 +313,7 @@ on_backends!(
         let r2 = app.get("/poison", Some(&r1.replay())).await;
         assert_eq!(r2.status, 500);
         assert!(r2.set_cookies().is_empty(), "{r2:?}");
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["load"]);
         }
         let r3 = app.get("/read", Some(&r1.replay())).await;

@@ -11,9 +11,10 @@ use http_body_util::BodyExt;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use typed_sessions::{
-    Applied, Created, Error, Key, ManualClock, MemoryStore, Patch, Record, SessionLayer,
-    SessionStore, StoreKey,
+    Applied, Created, Error, Key, ManualClock, Patch, Record, SessionLayer, SessionStore, StoreKey,
 };
+
+pub use crate::stores::AnyStore;
 
 /// Where the session lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,6 +23,22 @@ pub enum Backend {
     Cookie,
     /// In a memory store behind a spy; the cookie holds the id.
     Memory,
+    /// In the test Redis, behind a spy.
+    #[cfg(feature = "redis")]
+    Redis,
+    /// In the test PostgreSQL, behind a spy.
+    #[cfg(feature = "postgres")]
+    Postgres,
+    /// In the test MariaDB, behind a spy.
+    #[cfg(feature = "mysql")]
+    Mysql,
+}
+
+impl Backend {
+    /// Whether sessions live in a store (the cookie holds only the id).
+    pub fn is_store(self) -> bool {
+        self != Backend::Cookie
+    }
 }
 
 /// One store call, as the spy saw it.
@@ -60,13 +77,13 @@ pub struct Faults {
 /// A store that records every call and forwards it to a memory store, unless told to fail.
 #[derive(Clone)]
 pub struct SpyStore {
-    pub inner: MemoryStore,
+    pub inner: AnyStore,
     calls: Arc<Mutex<Vec<Call>>>,
     faults: Arc<Mutex<Faults>>,
 }
 
 impl SpyStore {
-    pub fn new(inner: MemoryStore) -> Self {
+    pub fn new(inner: AnyStore) -> Self {
         Self {
             inner,
             calls: Arc::default(),
@@ -137,7 +154,7 @@ pub struct TestApp {
     pub router: Router,
     pub clock: ManualClock,
     pub key: Key,
-    /// The spy in front of the memory store (`Backend::Memory` only).
+    /// The spy in front of the store (every backend but `Cookie`).
     pub spy: Option<SpyStore>,
 }
 
@@ -168,8 +185,9 @@ impl TestApp {
         configure: impl FnOnce(SessionLayer) -> SessionLayer,
     ) -> Self {
         let clock = ManualClock::starting_now();
-        let spy = (backend == Backend::Memory)
-            .then(|| SpyStore::new(MemoryStore::new().with_clock(clock.clone())));
+        let spy = backend
+            .is_store()
+            .then(|| SpyStore::new(AnyStore::for_backend(backend, clock.clone().into())));
         let mut layer = SessionLayer::new(key.clone()).with_clock(clock.clone());
         if let Some(spy) = &spy {
             layer = layer.with_store(spy.clone());
@@ -339,21 +357,36 @@ pub fn store_key_of(replay: &str) -> StoreKey {
     StoreKey::from_digest_hex(hex).unwrap()
 }
 
-/// Runs a test body against every backend, one `#[tokio::test]` each.
+/// Runs a test body against backends, one `#[tokio::test]` each. `Memory` stands for every
+/// external store: the memory store, and Redis, PostgreSQL and MariaDB when their features are
+/// on.
 #[macro_export]
 macro_rules! on_backends {
     ($name:ident, [$($backend:ident),+], $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $(
-                #[tokio::test]
-                #[allow(non_snake_case)]
-                async fn $backend() {
-                    let body = $body;
-                    body($crate::harness::Backend::$backend).await;
-                }
-            )+
+            $( $crate::on_backends!(@one $backend, $body); )+
+        }
+    };
+    (@one Memory, $body:expr) => {
+        $crate::on_backends!(@test Memory, $body);
+        #[cfg(feature = "redis")]
+        $crate::on_backends!(@test Redis, $body);
+        #[cfg(feature = "postgres")]
+        $crate::on_backends!(@test Postgres, $body);
+        #[cfg(feature = "mysql")]
+        $crate::on_backends!(@test Mysql, $body);
+    };
+    (@one $backend:ident, $body:expr) => {
+        $crate::on_backends!(@test $backend, $body);
+    };
+    (@test $backend:ident, $body:expr) => {
+        #[tokio::test]
+        #[allow(non_snake_case)]
+        async fn $backend() {
+            let body = $body;
+            body($crate::harness::Backend::$backend).await;
         }
     };
 }

@@ -31,55 +31,77 @@ async fn missing_layer_is_a_500_that_says_what_to_install() {
     )
     .await;
     assert_eq!(response.status, 500);
-    assert!(response.body.contains("`SessionLayer`"), "{}", response.body);
+    assert!(
+        response.body.contains("`SessionLayer`"),
+        "{}",
+        response.body
+    );
 }
 
-on_backends!(several_session_types_share_one_session_and_one_load, [Cookie, Memory], |backend| async move {
-    async fn both(mut cart: Session<Cart>, mut user: Session<User>, msg: Session<Msg>) -> String {
-        cart.items.push(7);
-        user.name = Some("ann".into());
-        assert_eq!(cart.id(), user.id());
-        msg.message.clone()
+on_backends!(
+    several_session_types_share_one_session_and_one_load,
+    [Cookie, Memory],
+    |backend| async move {
+        async fn both(
+            mut cart: Session<Cart>,
+            mut user: Session<User>,
+            msg: Session<Msg>,
+        ) -> String {
+            cart.items.push(7);
+            user.name = Some("ann".into());
+            assert_eq!(cart.id(), user.id());
+            msg.message.clone()
+        }
+        async fn show(cart: Session<Cart>, user: Session<User>) -> String {
+            format!("{:?} {:?}", cart.items, user.name)
+        }
+        let routes = Router::new()
+            .route("/both", get(both))
+            .route("/show", get(show));
+        let app = TestApp::new(backend, routes);
+        let r1 = app.get("/both", None).await;
+        assert_eq!(r1.status, 200);
+        assert_eq!(r1.set_cookies_named("session").len(), 1);
+        if backend.is_store() {
+            assert_eq!(app.store_calls(), ["create"]);
+        }
+        let r2 = app.get("/show", Some(&r1.replay())).await;
+        assert_eq!(r2.body, r#"[7] Some("ann")"#);
+        if backend.is_store() {
+            assert_eq!(
+                app.store_calls(),
+                ["load"],
+                "one load shared by both extractors"
+            );
+        }
     }
-    async fn show(cart: Session<Cart>, user: Session<User>) -> String {
-        format!("{:?} {:?}", cart.items, user.name)
-    }
-    let routes = Router::new().route("/both", get(both)).route("/show", get(show));
-    let app = TestApp::new(backend, routes);
-    let r1 = app.get("/both", None).await;
-    assert_eq!(r1.status, 200);
-    assert_eq!(r1.set_cookies_named("session").len(), 1);
-    if backend == Backend::Memory {
-        assert_eq!(app.store_calls(), ["create"]);
-    }
-    let r2 = app.get("/show", Some(&r1.replay())).await;
-    assert_eq!(r2.body, r#"[7] Some("ann")"#);
-    if backend == Backend::Memory {
-        assert_eq!(app.store_calls(), ["load"], "one load shared by both extractors");
-    }
-});
+);
 
-on_backends!(fields_of_other_types_survive_a_write, [Cookie, Memory], |backend| async move {
-    async fn set_user(mut user: Session<User>) {
-        user.name = Some("bob".into());
+on_backends!(
+    fields_of_other_types_survive_a_write,
+    [Cookie, Memory],
+    |backend| async move {
+        async fn set_user(mut user: Session<User>) {
+            user.name = Some("bob".into());
+        }
+        async fn add_item(mut cart: Session<Cart>) {
+            cart.items.push(1);
+        }
+        async fn show(cart: Session<Cart>, user: Session<User>) -> String {
+            format!("{:?} {:?}", cart.items, user.name)
+        }
+        let routes = Router::new()
+            .route("/user", get(set_user))
+            .route("/item", get(add_item))
+            .route("/show", get(show));
+        let app = TestApp::new(backend, routes);
+        let r1 = app.get("/user", None).await;
+        let r2 = app.get("/item", Some(&r1.replay())).await;
+        let cookie = r2.session_cookie().map_or(r1.replay(), |_| r2.replay());
+        let r3 = app.get("/show", Some(&cookie)).await;
+        assert_eq!(r3.body, r#"[1] Some("bob")"#);
     }
-    async fn add_item(mut cart: Session<Cart>) {
-        cart.items.push(1);
-    }
-    async fn show(cart: Session<Cart>, user: Session<User>) -> String {
-        format!("{:?} {:?}", cart.items, user.name)
-    }
-    let routes = Router::new()
-        .route("/user", get(set_user))
-        .route("/item", get(add_item))
-        .route("/show", get(show));
-    let app = TestApp::new(backend, routes);
-    let r1 = app.get("/user", None).await;
-    let r2 = app.get("/item", Some(&r1.replay())).await;
-    let cookie = r2.session_cookie().map_or(r1.replay(), |_| r2.replay());
-    let r3 = app.get("/show", Some(&cookie)).await;
-    assert_eq!(r3.body, r#"[1] Some("bob")"#);
-});
+);
 
 #[test]
 fn short_keys_are_refused() {
@@ -116,15 +138,19 @@ fn debug_output_redacts_keys() {
     assert!(!shown.contains("42, 42"), "{shown}");
 }
 
-on_backends!(store_and_cookie_ids_survive_and_is_new_flips, [Cookie, Memory], |backend| async move {
-    async fn info(mut msg: Session<Msg>) -> String {
-        let before = format!("{} {}", msg.is_new(), msg.id().is_some());
-        msg.count += 1;
-        before
+on_backends!(
+    store_and_cookie_ids_survive_and_is_new_flips,
+    [Cookie, Memory],
+    |backend| async move {
+        async fn info(mut msg: Session<Msg>) -> String {
+            let before = format!("{} {}", msg.is_new(), msg.id().is_some());
+            msg.count += 1;
+            before
+        }
+        let app = TestApp::new(backend, Router::new().route("/", get(info)));
+        let r1 = app.get("/", None).await;
+        assert_eq!(r1.body, "true false");
+        let r2 = app.get("/", Some(&r1.replay())).await;
+        assert_eq!(r2.body, "false true");
     }
-    let app = TestApp::new(backend, Router::new().route("/", get(info)));
-    let r1 = app.get("/", None).await;
-    assert_eq!(r1.body, "true false");
-    let r2 = app.get("/", Some(&r1.replay())).await;
-    assert_eq!(r2.body, "false true");
-});
+);

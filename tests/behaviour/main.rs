@@ -21,4 +21,5 @@ mod rol;
 mod sig;
 mod size;
 mod sto;
+mod stores;
 mod tcp;

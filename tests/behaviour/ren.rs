@@ -29,7 +29,7 @@ on_backends!(
             expires_of(&second) > expires_of(&first),
             "{first} / {second}"
         );
-        if backend == Backend::Memory {
+        if backend.is_store() {
             let expected = app.clock.now() + time::Duration::seconds(2);
             let calls = app.spy().take_calls();
             match calls.as_slice() {
@@ -58,7 +58,7 @@ on_backends!(
         assert_eq!(r2.status, 200);
         assert_eq!(r2.body, FOO_BAR);
         assert!(r2.set_cookies().is_empty(), "{:?}", r2.set_cookies());
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["load"]);
         }
         // (b) no session.

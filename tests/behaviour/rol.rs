@@ -62,7 +62,7 @@ on_backends!(
         assert_eq!(r2.status, 200);
         assert_eq!(r2.body, FOO_BAR);
         assert!(r2.set_cookies().is_empty(), "{:?}", r2.set_cookies());
-        if backend == Backend::Memory {
+        if backend.is_store() {
             assert_eq!(app.store_calls(), ["load"]);
         }
     }
@@ -89,7 +89,7 @@ on_backends!(
             expires_of(&second) > expires_of(&first),
             "{first} / {second}"
         );
-        if backend == Backend::Memory {
+        if backend.is_store() {
             let calls = app.spy().take_calls();
             let expected = app.clock.now() + time::Duration::seconds(60);
             match calls.as_slice() {
