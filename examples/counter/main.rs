@@ -5,34 +5,32 @@
 //! curl -c jar -b jar http://127.0.0.1:3000/   # 1 views
 //! curl -c jar -b jar http://127.0.0.1:3000/   # 2 views
 //! ```
+//!
+//! The counter itself is in `examples/common/counter.rs`:
+//!
+//! ```ignore
+//! #[derive(Session, Default)]
+//! struct Visit {
+//!     views: u64,
+//! }
+//!
+//! async fn count(mut visit: Session<Visit>) -> String {
+//!     visit.views += 1;
+//!     format!("{} views", visit.views)
+//! }
+//! ```
 
-use axum::{Router, routing::get};
-use typed_sessions::{Key, Session, SessionLayer};
+#[path = "../common/counter.rs"]
+mod counter;
+#[path = "../common/serve.rs"]
+mod serve;
 
-#[derive(Session, Default)]
-struct Visit {
-    views: u64,
-}
-
-async fn count(mut visit: Session<Visit>) -> String {
-    visit.views += 1;
-    format!("{} views", visit.views)
-}
+use typed_sessions::{Key, SessionLayer};
 
 #[tokio::main]
 async fn main() {
     // A fresh key per run: restart the server and every cookie it issued is refused. Load a
     // stored key with `Key::from_bytes` to keep sessions across restarts.
     let layer = SessionLayer::new(Key::generate());
-    let app = Router::new().route("/", get(count)).layer(layer);
-
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
-        .await
-        .expect("bind 127.0.0.1:$PORT");
-    println!(
-        "listening on http://{}",
-        listener.local_addr().expect("local address")
-    );
-    axum::serve(listener, app).await.expect("server error");
+    serve::serve(counter::app(layer)).await;
 }

@@ -10,6 +10,9 @@
 //! Sessions live in a [`MemoryStore`]: the cookie carries only a signed id, and logging out
 //! removes the record, so a copied cookie is dead afterwards.
 
+#[path = "../common/serve.rs"]
+mod serve;
+
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -71,13 +74,5 @@ async fn main() {
         .route("/logout", post(logout))
         .layer(layer);
 
-    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}"))
-        .await
-        .expect("bind 127.0.0.1:$PORT");
-    println!(
-        "listening on http://{}",
-        listener.local_addr().expect("local address")
-    );
-    axum::serve(listener, app).await.expect("server error");
+    serve::serve(app).await;
 }
