@@ -27,10 +27,11 @@ impl Clock {
         Self { manual: None }
     }
 
-    /// The current time.
+    /// The current time, to the millisecond: every time the crate stores (cookies, records)
+    /// has millisecond precision, so times read back equal the times written.
     pub fn now(&self) -> OffsetDateTime {
         match &self.manual {
-            None => OffsetDateTime::now_utc(),
+            None => to_millis(OffsetDateTime::now_utc()),
             Some(manual) => manual.now(),
         }
     }
@@ -51,6 +52,13 @@ impl From<ManualClock> for Clock {
             manual: Some(manual),
         }
     }
+}
+
+/// `at` without its sub-millisecond part.
+fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
+    let nanos = at.nanosecond();
+    at.replace_nanosecond(nanos - nanos % 1_000_000)
+        .expect("a smaller nanosecond is valid")
 }
 
 /// A clock that only moves when told to, for testing expiry without sleeping.
@@ -86,12 +94,9 @@ impl ManualClock {
         Self::new(OffsetDateTime::now_utc())
     }
 
-    /// The time it reads.
+    /// The time it reads, to the millisecond (like [`Clock::now`]).
     pub fn now(&self) -> OffsetDateTime {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        to_millis(*self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// Moves the clock forward by `by`.

@@ -41,7 +41,7 @@ impl Clone for Config {
     }
 }
 
-/// The session middleware: install it on a `Router` and extract [`Session<T>`](crate::Session)
+/// The session middleware: install it on a `Router` and extract [`Session<T>`](struct@crate::Session)
 /// in handlers.
 ///
 /// With no store, the session data lives in a signed (optionally encrypted) cookie. With a
