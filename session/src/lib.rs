@@ -99,6 +99,9 @@ mod record;
 mod service;
 mod state;
 mod store;
+#[cfg(feature = "test-kit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-kit")))]
+pub mod test_kit;
 
 pub use clock::{Clock, ManualClock};
 pub use cookie::SameSite;
@@ -110,6 +113,16 @@ pub use key::Key;
 pub use layer::SessionLayer;
 pub use record::{Applied, Created, Patch, Record};
 pub use service::{ResponseFuture, SessionService};
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub use store::CleanupTask;
+#[cfg(feature = "mysql")]
+pub use store::MySqlStore;
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{MemoryStore, SessionStore};
 pub use typed_sessions_derive::Session;
 
