@@ -1,0 +1,623 @@
+//! Sessions in Redis, standalone or Cluster: one hash per session, field-level patches in Lua.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisFuture, Script, ServerErrorKind, Value};
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::clock::Clock;
+use crate::data::Fields;
+use crate::id::StoreKey;
+use crate::record::{Applied, Created, Patch, Record};
+use crate::store::{SessionStore, bounded};
+
+/// Hash field holding the creation time, in Unix milliseconds.
+const CREATED: &str = "m:created";
+/// Hash field holding the expiry, in Unix milliseconds.
+const EXPIRES: &str = "m:expires";
+/// Prefix of the hash fields that hold session data, so no storage key can collide with the
+/// metadata fields.
+const DATA: &str = "f:";
+
+/// How long one attempt to open a connection may take, at connect time and on reconnects.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Stores `KEYS[1]` unless a live record holds it.
+/// ARGV: now, created, expires, ttl (all ms), then data field/value pairs.
+/// Returns 1 created, 0 a live record exists, -1 the key holds something else.
+const CREATE: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'hash' then
+  local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
+  if not expires then return -1 end
+  if expires > tonumber(ARGV[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+elseif kind ~= 'none' then
+  return -1
+end
+redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
+/// ARGV: now, expires, ttl (all ms), the number n of removed fields, n removed fields, then
+/// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
+const PATCH: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return 0 end
+if kind ~= 'hash' then return -1 end
+local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
+if not expires then return -1 end
+if expires <= tonumber(ARGV[1]) then return 0 end
+local removed = tonumber(ARGV[4])
+for i = 5, 4 + removed do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+end
+for i = 5 + removed, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[1], 'm:expires', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE));
+static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
+
+/// Sessions in Redis, on a standalone server or a Redis Cluster.
+///
+/// - **Layout**: one hash per session under `<prefix><store key>` (prefix `session:` by
+///   default). Each session field is the hash field `f:<storage key>` holding its JSON; the
+///   hash fields `m:created` and `m:expires` hold the times in Unix milliseconds. One session is
+///   one key, hence one Cluster slot.
+/// - **Atomicity**: `create`, `patch` and `touch` are Lua scripts on that one key. A patch
+///   writes only the changed fields (`HSET`), deletes the removed ones (`HDEL`) and moves the
+///   expiry in one step, and only if the record is still live: it never re-creates a session
+///   that a concurrent request removed. Concurrent patches of different fields all survive.
+/// - **Expiry**: liveness is decided by `m:expires` against this store's [`Clock`], passed to
+///   the scripts; Redis also expires the key natively after the record's remaining lifetime.
+/// - **Outages**: every call is bounded by the command timeout (500 ms by default) and fails
+///   with an error for which [`Error::is_unavailable`] holds. The connection re-establishes
+///   itself once Redis is back; the store never needs to be rebuilt.
+///
+/// Clones share the same connection.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use typed_sessions::{Key, RedisStore, SessionLayer};
+///
+/// # async fn run() -> Result<(), typed_sessions::Error> {
+/// let store = RedisStore::connect("redis://127.0.0.1:6379/")
+///     .await?
+///     .with_prefix("myapp:session:")
+///     .with_command_timeout(Duration::from_millis(250));
+/// let layer = SessionLayer::new(Key::generate()).with_store(store);
+/// # let _ = layer;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+    prefix: Arc<str>,
+    clock: Clock,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// The key prefix used unless [`with_prefix`](Self::with_prefix) says otherwise.
+    pub const DEFAULT_PREFIX: &'static str = "session:";
+
+    /// How long one call may take unless [`with_command_timeout`](Self::with_command_timeout)
+    /// says otherwise.
+    pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+
+    /// Connects to a standalone Redis server at `url` (`redis://[user:password@]host:port/db`,
+    /// or `rediss://` with the `redis` crate's TLS features enabled) and checks that it
+    /// answers.
+    ///
+    /// The connection reconnects by itself after the server went away.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a malformed URL; [`Error::unavailable`] when the server cannot be
+    /// reached or does not answer within a second.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/").await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        let store = Self::connect_lazy(url)?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Like [`connect`](Self::connect), but opens the connection on first use, so that an
+    /// application can start while Redis is down (its session requests fail until Redis is
+    /// up).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a malformed URL.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::RedisStore::connect_lazy("redis://127.0.0.1:6379/")?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connect_lazy(url: &str) -> Result<Self, Error> {
+        let client = redis::Client::open(url).map_err(config_error)?;
+        // One attempt per (re)connection: while Redis is down a call fails at once instead of
+        // waiting out a backoff, and the first call after it is back reconnects (see
+        // `Connection::req_packed_command`).
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(0)
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(None);
+        let manager = ConnectionManager::new_lazy_with_config(client, config).map_err(map_error)?;
+        Ok(Self::new(Connection::Standalone(manager)))
+    }
+
+    /// Connects to a Redis Cluster through `urls`, some of its nodes, and checks that every
+    /// master answers.
+    ///
+    /// The cluster connection follows slot moves and reconnects to nodes by itself.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a malformed URL or an empty list; [`Error::unavailable`] when the
+    /// cluster cannot be reached or does not answer within a second.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let nodes = ["redis://10.0.0.1:6379/", "redis://10.0.0.2:6379/"];
+    /// let store = typed_sessions::RedisStore::connect_cluster(nodes).await?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn connect_cluster<I, S>(urls: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let store = Self::connect_cluster_lazy(urls)?;
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Like [`connect_cluster`](Self::connect_cluster), but connects in the background, so that
+    /// an application can start while the cluster is down.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for a malformed URL or an empty list.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
+    /// let nodes = ["redis://10.0.0.1:6379/", "redis://10.0.0.2:6379/"];
+    /// let store = typed_sessions::RedisStore::connect_cluster_lazy(nodes)?;
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn connect_cluster_lazy<I, S>(urls: I) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let urls: Vec<String> = urls
+            .into_iter()
+            .map(|url| url.as_ref().to_owned())
+            .collect();
+        if urls.is_empty() {
+            return Err(Error::Config("no Redis Cluster node given".into()));
+        }
+        let client = ClusterClient::builder(urls)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(config_error)?;
+        let connection = client.get_pending_async_connection_with_config(Default::default());
+        Ok(Self::new(Connection::Cluster(connection)))
+    }
+
+    fn new(connection: Connection) -> Self {
+        Self {
+            connection,
+            prefix: Self::DEFAULT_PREFIX.into(),
+            clock: Clock::system(),
+            timeout: Self::DEFAULT_COMMAND_TIMEOUT,
+        }
+    }
+
+    /// Puts every key under `prefix` instead of `session:`, so several applications can share
+    /// one Redis. On a Cluster, a prefix holding `{...}` is a hash tag that puts every session
+    /// in one slot, which defeats the point of the Cluster.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/")
+    ///     .await?
+    ///     .with_prefix("shop:session:");
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into().into();
+        self
+    }
+
+    /// Reads the time from `clock` instead of the system clock.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// use typed_sessions::{ManualClock, RedisStore};
+    ///
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let clock = ManualClock::starting_now();
+    /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_clock(clock);
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Bounds every call, retries and reconnection included, by `timeout` (default 500 ms);
+    /// a call that takes longer fails with [`Error::Timeout`].
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/")
+    ///     .await?
+    ///     .with_command_timeout(std::time::Duration::from_millis(200));
+    /// # let _ = store;
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn key(&self, key: &StoreKey) -> String {
+        format!("{}{}", self.prefix, key.as_str())
+    }
+
+    /// Checks that the server (every Cluster master) answers within the connect timeout.
+    async fn ping(&self) -> Result<(), Error> {
+        let (cmd, mut connection) = (redis::cmd("PING"), self.connection.clone());
+        let ping = cmd.exec_async(&mut connection);
+        match tokio::time::timeout(CONNECT_TIMEOUT, ping).await {
+            Ok(result) => result.map_err(map_error),
+            Err(_) => Err(Error::unavailable(format!(
+                "Redis did not answer within {CONNECT_TIMEOUT:?}"
+            ))),
+        }
+    }
+
+    async fn run_script(
+        &self,
+        script: &Script,
+        key: &StoreKey,
+        args: Vec<Vec<u8>>,
+    ) -> Result<i64, Error> {
+        let mut invocation = script.prepare_invoke();
+        invocation.key(self.key(key));
+        for arg in args {
+            invocation.arg(arg);
+        }
+        let call = async {
+            let status: i64 = invocation
+                .invoke_async(&mut self.connection.clone())
+                .await
+                .map_err(map_error)?;
+            if status < 0 {
+                return Err(not_a_session());
+            }
+            Ok(status)
+        };
+        bounded(self.timeout, call).await
+    }
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The connection is left out: its URL may carry a password.
+        let mode = match self.connection {
+            Connection::Standalone(_) => "standalone",
+            Connection::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore")
+            .field("mode", &mode)
+            .field("prefix", &self.prefix)
+            .field("command_timeout", &self.timeout)
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore for RedisStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let now = self.clock.now();
+        let call = async {
+            let mut cmd = redis::cmd("HGETALL");
+            cmd.arg(self.key(key));
+            let hash: HashMap<Vec<u8>, Vec<u8>> = cmd
+                .query_async(&mut self.connection.clone())
+                .await
+                .map_err(map_error)?;
+            if hash.is_empty() {
+                return Ok(None);
+            }
+            let record = parse_record(hash)?;
+            Ok((!record.is_expired(now)).then_some(record))
+        };
+        bounded(self.timeout, call).await
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
+        let now = self.clock.now();
+        let mut args = vec![
+            millis(now).to_string().into_bytes(),
+            millis(record.created).to_string().into_bytes(),
+            millis(record.expires).to_string().into_bytes(),
+            ttl(now, record.expires).to_string().into_bytes(),
+        ];
+        push_fields(&mut args, &record.fields);
+        match self.run_script(&CREATE_SCRIPT, key, args).await? {
+            0 => Ok(Created::AlreadyExists),
+            _ => Ok(Created::Created),
+        }
+    }
+
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+        let now = self.clock.now();
+        let mut args = vec![
+            millis(now).to_string().into_bytes(),
+            millis(patch.expires).to_string().into_bytes(),
+            ttl(now, patch.expires).to_string().into_bytes(),
+            patch.removed.len().to_string().into_bytes(),
+        ];
+        args.extend(patch.removed.iter().map(|name| data_field(name)));
+        push_fields(&mut args, &patch.changed);
+        applied(self.run_script(&PATCH_SCRIPT, key, args).await?)
+    }
+
+    async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
+        let call = async {
+            let mut cmd = redis::cmd("DEL");
+            cmd.arg(self.key(key));
+            cmd.exec_async(&mut self.connection.clone())
+                .await
+                .map_err(map_error)
+        };
+        bounded(self.timeout, call).await
+    }
+
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+        let now = self.clock.now();
+        let args = vec![
+            millis(now).to_string().into_bytes(),
+            millis(expires).to_string().into_bytes(),
+            ttl(now, expires).to_string().into_bytes(),
+            b"0".to_vec(),
+        ];
+        applied(self.run_script(&PATCH_SCRIPT, key, args).await?)
+    }
+}
+
+fn applied(status: i64) -> Result<Applied, Error> {
+    Ok(if status == 0 {
+        Applied::Missing
+    } else {
+        Applied::Applied
+    })
+}
+
+/// The hash field of the session field `name`.
+fn data_field(name: &str) -> Vec<u8> {
+    format!("{DATA}{name}").into_bytes()
+}
+
+fn push_fields(args: &mut Vec<Vec<u8>>, fields: &Fields) {
+    for (name, value) in fields {
+        args.push(data_field(name));
+        args.push(value.to_string().into_bytes());
+    }
+}
+
+/// Unix milliseconds.
+fn millis(at: OffsetDateTime) -> i64 {
+    // `OffsetDateTime`'s whole range fits in i64 milliseconds: the fallback is unreachable.
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// How long Redis should keep a record expiring at `expires`, in milliseconds.
+///
+/// Relative to the store's clock rather than an absolute `PEXPIREAT`, so that Redis keeps the
+/// key exactly as long as the store considers it live even when that clock is not Redis's
+/// (a manual clock in tests, or clock skew between hosts).
+fn ttl(now: OffsetDateTime, expires: OffsetDateTime) -> i64 {
+    millis(expires).saturating_sub(millis(now)).max(1)
+}
+
+fn parse_record(hash: HashMap<Vec<u8>, Vec<u8>>) -> Result<Record, Error> {
+    let mut fields = Fields::new();
+    let (mut created, mut expires) = (None, None);
+    for (name, value) in hash {
+        let name = String::from_utf8(name)
+            .map_err(|_| Error::corrupt("Redis session hash has a field name that is not UTF-8"))?;
+        match name.as_str() {
+            CREATED => created = Some(parse_time(CREATED, &value)?),
+            EXPIRES => expires = Some(parse_time(EXPIRES, &value)?),
+            _ => {
+                // Fields outside the data namespace belong to a newer layout: left alone.
+                let Some(key) = name.strip_prefix(DATA) else {
+                    continue;
+                };
+                let value: Json = serde_json::from_slice(&value).map_err(|e| {
+                    Error::corrupt(format!("Redis session field `{key}` is not JSON: {e}"))
+                })?;
+                fields.insert(key.to_owned(), value);
+            }
+        }
+    }
+    match (created, expires) {
+        (Some(created), Some(expires)) => Ok(Record {
+            fields,
+            created,
+            expires,
+        }),
+        _ => Err(Error::corrupt(format!(
+            "Redis hash lacks `{CREATED}` or `{EXPIRES}`; it is not a session record"
+        ))),
+    }
+}
+
+fn parse_time(field: &str, value: &[u8]) -> Result<OffsetDateTime, Error> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse::<i64>().ok())
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "Redis session field `{field}` is not a time in Unix milliseconds"
+            ))
+        })
+}
+
+fn not_a_session() -> Error {
+    Error::corrupt("the Redis key holds something that is not a session record")
+}
+
+fn config_error(e: RedisError) -> Error {
+    Error::Config(format!("invalid Redis address: {e}"))
+}
+
+/// Sorts a Redis failure into the crate's error kinds.
+fn map_error(e: RedisError) -> Error {
+    if e.code() == Some("WRONGTYPE") {
+        return not_a_session();
+    }
+    let unreachable = e.is_io_error()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        );
+    if unreachable {
+        Error::unavailable(e)
+    } else {
+        Error::store(e)
+    }
+}
+
+/// A standalone server or a Cluster behind one command interface.
+#[derive(Clone)]
+enum Connection {
+    Standalone(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            match self {
+                Self::Standalone(manager) => {
+                    match manager.req_packed_command(cmd).await {
+                        // A refused connection means the command was never sent, and the
+                        // manager has just started a fresh connection: when Redis is back,
+                        // this second attempt succeeds instead of failing one more request.
+                        Err(e) if e.is_connection_refusal() => {
+                            manager.req_packed_command(cmd).await
+                        }
+                        result => result,
+                    }
+                }
+                Self::Cluster(cluster) => cluster.req_packed_command(cmd).await,
+            }
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Self::Standalone(manager) => manager.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(cluster) => cluster.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Standalone(manager) => manager.get_db(),
+            Self::Cluster(cluster) => cluster.get_db(),
+        }
+    }
+}
