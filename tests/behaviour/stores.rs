@@ -171,7 +171,7 @@ impl AnyStore {
                 let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
                     .await
                     .unwrap();
-                let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
                     .fetch_one(&pool)
                     .await
                     .unwrap();
@@ -183,7 +183,7 @@ impl AnyStore {
                 let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
                     .await
                     .unwrap();
-                let count: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
                     .fetch_one(&pool)
                     .await
                     .unwrap();
@@ -217,7 +217,7 @@ impl AnyStore {
                 let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
                     .await
                     .unwrap();
-                sqlx::query(&format!("DELETE FROM {table}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                     .execute(&pool)
                     .await
                     .unwrap();
@@ -228,7 +228,7 @@ impl AnyStore {
                 let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
                     .await
                     .unwrap();
-                sqlx::query(&format!("DELETE FROM {table}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
                     .execute(&pool)
                     .await
                     .unwrap();
