@@ -1,0 +1,29 @@
+//! The counter, with sessions in PostgreSQL.
+//!
+//! ```sh
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --example postgres --features postgres
+//! curl -c jar -b jar http://127.0.0.1:3000/   # 1 views
+//! ```
+
+#[path = "../common/counter.rs"]
+mod counter;
+#[path = "../common/serve.rs"]
+mod serve;
+
+use std::time::Duration;
+
+use typed_sessions::{Key, PostgresStore, SessionLayer};
+
+#[tokio::main]
+async fn main() {
+    let url = std::env::var("DATABASE_URL").expect("set DATABASE_URL to a PostgreSQL URL");
+    let store = PostgresStore::connect(&url)
+        .await
+        .expect("connect to PostgreSQL");
+    store.migrate().await.expect("create the sessions table");
+    // Expired rows are ignored on load; this deletes them every 5 minutes.
+    let _cleanup = store.spawn_cleanup(Duration::from_secs(300));
+
+    let layer = SessionLayer::new(Key::generate()).with_store(store);
+    serve::serve(counter::app(layer)).await;
+}
