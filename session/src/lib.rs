@@ -81,7 +81,17 @@
 //! | Store contract for your own store | [`SessionStore`] |
 //! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
 //!
-//! There are no cargo features yet.
+//! # Cargo features
+//!
+//! | Feature | Adds |
+//! |---|---|
+//! | `redis` | `RedisStore`: Redis standalone and Cluster |
+//! | `postgres` | `PostgresStore` (sqlx) |
+//! | `mysql` | `MySqlStore`: MySQL and MariaDB (sqlx) |
+//! | `sqlite` | `SqliteStore` (sqlx) |
+//! | `test-kit` | `store_conformance!` and the `test_kit` module, for store authors |
+//!
+//! None is on by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod clock;
