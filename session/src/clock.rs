@@ -54,6 +54,18 @@ impl From<ManualClock> for Clock {
     }
 }
 
+/// Unix time in whole milliseconds (rounded down): how cookies and SQL tables keep times.
+pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
+    let millis = at.unix_timestamp_nanos().div_euclid(1_000_000);
+    // `OffsetDateTime` spans ±9999 years, well within `i64` milliseconds.
+    i64::try_from(millis).unwrap_or(if millis < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The time `millis` Unix milliseconds stand for, if it is within `OffsetDateTime`'s range.
+pub(crate) fn from_unix_ms(millis: i64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+}
+
 /// `at` without its sub-millisecond part.
 fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
     let nanos = at.nanosecond();
@@ -96,7 +108,12 @@ impl ManualClock {
 
     /// The time it reads, to the millisecond (like [`Clock::now`]).
     pub fn now(&self) -> OffsetDateTime {
-        to_millis(*self.now.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        to_millis(
+            *self
+                .now
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Moves the clock forward by `by`.

@@ -7,11 +7,12 @@ use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 use time::OffsetDateTime;
 
 use crate::Error;
+use crate::clock::unix_ms;
 use crate::data::Fields;
 use crate::id::{SessionId, StoreKey};
 use crate::layer::Config;
 use crate::record::{Applied, Created, Patch, Record};
-use crate::state::{CookiePayload, Inner, RequestState, unix_ms};
+use crate::state::{CookiePayload, Inner, RequestState};
 use crate::store::{DynStore, bounded};
 
 /// What the response does with the session cookie.

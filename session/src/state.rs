@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::Error;
+use crate::clock::from_unix_ms;
 use crate::cookies;
 use crate::data::Fields;
 use crate::id::SessionId;
@@ -79,7 +80,7 @@ const MAX_NESTING: usize = 100;
 
 /// Whether `value` nests deeper than `limit` arrays and objects (iteratively: the value may be
 /// far deeper than the stack allows to recurse).
-fn nesting_exceeds(value: &Value, limit: usize) -> bool {
+pub(crate) fn nesting_exceeds(value: &Value, limit: usize) -> bool {
     let mut stack = vec![(value, 0usize)];
     while let Some((value, depth)) = stack.pop() {
         let children: Box<dyn Iterator<Item = &Value>> = match value {
@@ -93,14 +94,6 @@ fn nesting_exceeds(value: &Value, limit: usize) -> bool {
         stack.extend(children.map(|child| (child, depth + 1)));
     }
     false
-}
-
-pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_unix_ms(ms: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
 }
 
 impl Inner {

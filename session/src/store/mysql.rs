@@ -11,11 +11,15 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::Clock;
+use crate::clock::unix_ms;
 use crate::id::StoreKey;
 use crate::record::{Applied, Created, Patch, Record};
-use crate::state::unix_ms;
+use crate::state::nesting_exceeds;
 use crate::store::SessionStore;
-use crate::store::sql::{CleanupTask, check_table_name};
+use crate::store::sql::{
+    CleanupTask, applied, check_table_name, from_unix_millis, json_kind, map_sqlx_error,
+    member_path,
+};
 
 /// How long [`MySqlStore::connect`]'s pool waits for a connection before reporting the store
 /// unavailable: an outage must fail requests fast, not queue them.
@@ -374,10 +378,10 @@ impl SessionStore for MySqlStore {
         let sql = patch_statement(&self.sql.table, patch);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for field in &patch.removed {
-            query = query.bind(json_path(field));
+            query = query.bind(member_path(field));
         }
         for (field, value) in &patch.changed {
-            query = query.bind(json_path(field)).bind(value.to_string());
+            query = query.bind(member_path(field)).bind(value.to_string());
         }
         let done = query
             .bind(unix_ms(patch.expires))
@@ -432,22 +436,6 @@ fn patch_statement(table: &str, patch: &Patch) -> String {
     format!("UPDATE `{table}` SET `data` = {data}, `expires` = ? WHERE `key` = ? AND `expires` > ?")
 }
 
-/// The JSON path of the top-level member `field`: `$."..."`, the name quoted as a JSON string,
-/// which both servers decode, so `.`, `"`, `\`, `[`, `*` and spaces are plain characters.
-fn json_path(field: &str) -> String {
-    format!("$.{}", Value::from(field))
-}
-
-/// Reads an `UPDATE`'s affected rows. sqlx always sets CLIENT_FOUND_ROWS, so a matched row
-/// counts even when the update left it as it was.
-fn applied(rows: u64) -> Applied {
-    if rows == 0 {
-        Applied::Missing
-    } else {
-        Applied::Applied
-    }
-}
-
 fn decode_record(row: &MySqlRow) -> Result<Record, Error> {
     // Unchecked: MySQL sends a `JSON` column, MariaDB a `LONGTEXT`; both are the text.
     let data: Vec<u8> = row
@@ -474,53 +462,26 @@ fn time_column(row: &MySqlRow, column: &str) -> Result<OffsetDateTime, Error> {
     let millis: i64 = row
         .try_get(column)
         .map_err(|e| Error::corrupt(format!("session `{column}` column: {e}")))?;
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .map_err(|e| Error::corrupt(format!("session `{column}` time {millis} ms: {e}")))
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    from_unix_millis(millis, column)
 }
 
 /// Refuses a field nested deeper than the servers' JSON functions read.
 fn check_nesting(field: &str, value: &Value) -> Result<(), Error> {
-    let mut stack = vec![(value, 0usize)];
-    while let Some((value, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth >= MAX_FIELD_NESTING {
-            return Err(Error::store(format!(
-                "session field `{field}` nests more than {MAX_FIELD_NESTING} levels deep, more \
-                 than MySQL/MariaDB JSON functions read"
-            )));
-        }
-        stack.extend(children.map(|child| (child, depth + 1)));
+    if nesting_exceeds(value, MAX_FIELD_NESTING) {
+        return Err(Error::store(format!(
+            "session field `{field}` nests more than {MAX_FIELD_NESTING} levels deep, more than \
+             MySQL/MariaDB JSON functions read"
+        )));
     }
     Ok(())
 }
 
 /// Sorts a sqlx failure into the crate's errors: the server out of reach is `unavailable`.
 fn db_error(error: sqlx::Error) -> Error {
-    match &error {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(error),
-        sqlx::Error::Database(e) if e.try_downcast_ref().is_some_and(server_unavailable) => {
-            Error::unavailable(error)
-        }
-        _ => Error::store(error),
-    }
+    map_sqlx_error(error, |db| {
+        db.try_downcast_ref::<MySqlDatabaseError>()
+            .is_some_and(server_unavailable)
+    })
 }
 
 /// Whether a server error means "cannot serve now" rather than "this request is wrong".

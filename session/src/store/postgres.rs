@@ -15,7 +15,7 @@ use crate::clock::Clock;
 use crate::id::StoreKey;
 use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
-use crate::store::sql::{CleanupTask, check_table_name};
+use crate::store::sql::{CleanupTask, applied, check_table_name, json_kind, map_sqlx_error};
 
 /// How long [`PostgresStore::connect`]'s pool waits for a connection before the call fails as
 /// unavailable: short, so that an outage answers 503 quickly instead of queueing requests.
@@ -393,14 +393,6 @@ impl SessionStore for PostgresStore {
     }
 }
 
-fn applied(rows: u64) -> Applied {
-    if rows == 0 {
-        Applied::Missing
-    } else {
-        Applied::Applied
-    }
-}
-
 /// A row of `SELECT data, created, expires` as a record.
 fn decode_record(row: &PgRow) -> Result<Record, Error> {
     let column = |e: sqlx::Error| Error::corrupt(format!("session row: {e}"));
@@ -418,34 +410,12 @@ fn decode_record(row: &PgRow) -> Result<Record, Error> {
     })
 }
 
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Sorts an sqlx failure into unavailable (the server is out of reach), corrupt (a row that
 /// cannot be a record) and other store errors.
 fn map_error(e: sqlx::Error) -> Error {
-    match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(e),
-        sqlx::Error::Database(db) if db.code().is_some_and(|code| unreachable_state(&code)) => {
-            Error::unavailable(e)
-        }
-        sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_) => Error::corrupt(format!("session row: {e}")),
-        _ => Error::store(e),
-    }
+    map_sqlx_error(e, |db| {
+        db.code().is_some_and(|code| unreachable_state(&code))
+    })
 }
 
 /// SQLSTATEs that mean the server is out of reach rather than that the statement failed:

@@ -3,9 +3,12 @@
 use std::future::Future;
 use std::time::Duration;
 
+use serde_json::Value;
+use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 use crate::Error;
+use crate::record::Applied;
 
 /// Checks that `name` can be spliced into SQL as a table name: ASCII letters, digits and `_`,
 /// not starting with a digit, at most 63 bytes.
@@ -20,6 +23,61 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
         Err(Error::Config(format!(
             "invalid session table name {name:?}: use ASCII letters, digits and `_`"
         )))
+    }
+}
+
+/// An `UPDATE`'s affected rows as a patch outcome: no row means no live session.
+pub(crate) fn applied(rows: u64) -> Applied {
+    if rows == 0 {
+        Applied::Missing
+    } else {
+        Applied::Applied
+    }
+}
+
+/// The JSON path of the top-level member `key`, whatever characters it holds: `$.` followed by
+/// the key as a JSON string literal, which PostgreSQL, SQLite, MySQL and MariaDB all decode, so
+/// `.`, `"`, `\`, `[`, `*` and spaces are plain characters.
+pub(crate) fn member_path(key: &str) -> String {
+    format!("$.{}", Value::from(key))
+}
+
+/// What kind of JSON `value` is, for error messages.
+pub(crate) fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The time `millis` Unix milliseconds stand for, or a corrupt-record error naming `column`.
+pub(crate) fn from_unix_millis(millis: i64, column: &str) -> Result<OffsetDateTime, Error> {
+    crate::clock::from_unix_ms(millis)
+        .ok_or_else(|| Error::corrupt(format!("session {column} time {millis} is out of range")))
+}
+
+/// Sorts an sqlx failure into the crate's errors: the server out of reach (I/O, the pool, or a
+/// server error `unreachable` recognises) is unavailable, a row that cannot be a record is
+/// corrupt, anything else is a store error.
+pub(crate) fn map_sqlx_error(
+    e: sqlx::Error,
+    unreachable: impl Fn(&dyn sqlx::error::DatabaseError) -> bool,
+) -> Error {
+    match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => Error::unavailable(e),
+        sqlx::Error::Database(db) if unreachable(&**db) => Error::unavailable(e),
+        sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_) => Error::corrupt(format!("session row: {e}")),
+        _ => Error::store(e),
     }
 }
 
@@ -79,6 +137,20 @@ impl Drop for CleanupTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_paths_quote_any_key() {
+        assert_eq!(member_path("views"), r#"$."views""#);
+        assert_eq!(member_path(r#"a."b"[0] \c"#), r#"$."a.\"b\"[0] \\c""#);
+    }
+
+    #[test]
+    fn millis_round_trip() {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_999_999).unwrap();
+        let back = from_unix_millis(crate::clock::unix_ms(at), "created").unwrap();
+        assert_eq!(back.unix_timestamp_nanos(), 1_700_000_000_123_000_000);
+        assert!(from_unix_millis(i64::MAX, "created").is_err());
+    }
 
     #[test]
     fn table_names() {

@@ -14,10 +14,13 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::Clock;
+use crate::clock::unix_ms;
 use crate::id::StoreKey;
 use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
-use crate::store::sql::{CleanupTask, check_table_name};
+use crate::store::sql::{
+    CleanupTask, applied, check_table_name, from_unix_millis, map_sqlx_error, member_path,
+};
 
 /// How long a connection waits for another one's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -156,14 +159,6 @@ fn chunks(total: usize, per: usize) -> impl Iterator<Item = usize> {
 /// A statement whose only dynamic part is a checked table name; cheap to clone.
 fn sql(text: String) -> SqlStr {
     AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
-}
-
-/// The SQLite JSON path of the top-level member `key`, whatever characters it holds: `$.`
-/// followed by the key as a JSON string literal (SQLite reads backslash escapes in a quoted
-/// path label).
-fn member_path(key: &str) -> String {
-    let quoted = serde_json::to_string(key).expect("a string always serializes");
-    format!("$.{quoted}")
 }
 
 impl SqliteStore {
@@ -338,7 +333,7 @@ impl SqliteStore {
     /// ```
     pub async fn delete_expired(&self) -> Result<u64, Error> {
         let done = sqlx::query(self.sql.delete_expired.clone())
-            .bind(millis(self.clock.now()))
+            .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
             .await
             .map_err(map_error)?;
@@ -391,7 +386,7 @@ impl SessionStore for SqliteStore {
     async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
         let row = sqlx::query(self.sql.load.clone())
             .bind(key.as_str())
-            .bind(millis(self.clock.now()))
+            .bind(unix_ms(self.clock.now()))
             .fetch_optional(&self.pool)
             .await
             .map_err(map_error)?;
@@ -403,9 +398,9 @@ impl SessionStore for SqliteStore {
         let done = sqlx::query(self.sql.create.clone())
             .bind(key.as_str())
             .bind(data)
-            .bind(millis(record.created))
-            .bind(millis(record.expires))
-            .bind(millis(self.clock.now()))
+            .bind(unix_ms(record.created))
+            .bind(unix_ms(record.expires))
+            .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
             .await
             .map_err(map_error)?;
@@ -425,9 +420,9 @@ impl SessionStore for SqliteStore {
             query = query.bind(member_path(changed)).bind(value.to_string());
         }
         let done = query
-            .bind(millis(patch.expires))
+            .bind(unix_ms(patch.expires))
             .bind(key.as_str())
-            .bind(millis(self.clock.now()))
+            .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
             .await
             .map_err(map_error)?;
@@ -445,34 +440,14 @@ impl SessionStore for SqliteStore {
 
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
         let done = sqlx::query(self.sql.touch.clone())
-            .bind(millis(expires))
+            .bind(unix_ms(expires))
             .bind(key.as_str())
-            .bind(millis(self.clock.now()))
+            .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
             .await
             .map_err(map_error)?;
         Ok(applied(done.rows_affected()))
     }
-}
-
-fn applied(rows: u64) -> Applied {
-    if rows == 0 {
-        Applied::Missing
-    } else {
-        Applied::Applied
-    }
-}
-
-/// Unix time in whole milliseconds (rounded down), as stored.
-fn millis(at: OffsetDateTime) -> i64 {
-    let millis = at.unix_timestamp_nanos().div_euclid(1_000_000);
-    // `OffsetDateTime` spans ±9999 years, well within `i64` milliseconds.
-    i64::try_from(millis).unwrap_or(if millis < 0 { i64::MIN } else { i64::MAX })
-}
-
-fn from_millis(millis: i64, column: &str) -> Result<OffsetDateTime, Error> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
-        .map_err(|_| Error::corrupt(format!("session {column} time {millis} is out of range")))
 }
 
 /// A row of `SELECT data, created, expires` as a record.
@@ -486,27 +461,15 @@ fn decode_record(row: &SqliteRow) -> Result<Record, Error> {
     };
     Ok(Record {
         fields,
-        created: from_millis(row.try_get("created").map_err(column)?, "created")?,
-        expires: from_millis(row.try_get("expires").map_err(column)?, "expiry")?,
+        created: from_unix_millis(row.try_get("created").map_err(column)?, "created")?,
+        expires: from_unix_millis(row.try_get("expires").map_err(column)?, "expiry")?,
     })
 }
 
 /// Sorts an sqlx failure into unavailable (the database stays locked, the pool is exhausted
 /// or closed), corrupt (a row that cannot be a record) and other store errors.
 fn map_error(e: sqlx::Error) -> Error {
-    match &e {
-        sqlx::Error::Io(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => Error::unavailable(e),
-        sqlx::Error::Database(db) if db.code().is_some_and(|code| is_busy(&code)) => {
-            Error::unavailable(e)
-        }
-        sqlx::Error::ColumnNotFound(_)
-        | sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_) => Error::corrupt(format!("session row: {e}")),
-        _ => Error::store(e),
-    }
+    map_sqlx_error(e, |db| db.code().is_some_and(|code| is_busy(&code)))
 }
 
 /// Whether an (extended) SQLite result code is `SQLITE_BUSY` or `SQLITE_LOCKED`: another
@@ -521,12 +484,6 @@ fn is_busy(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn member_paths_quote_any_key() {
-        assert_eq!(member_path("views"), r#"$."views""#);
-        assert_eq!(member_path(r#"a."b"[0] \c"#), r#"$."a.\"b\"[0] \\c""#);
-    }
 
     #[test]
     fn patch_statement_nests_long_argument_lists() {
@@ -562,11 +519,11 @@ mod tests {
     #[test]
     fn millis_round_down() {
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_500_999_999).unwrap();
-        assert_eq!(millis(at), 1_500);
+        assert_eq!(unix_ms(at), 1_500);
         let before = OffsetDateTime::from_unix_timestamp_nanos(-1).unwrap();
-        assert_eq!(millis(before), -1);
+        assert_eq!(unix_ms(before), -1);
         assert_eq!(
-            from_millis(1_500, "created")
+            from_unix_millis(1_500, "created")
                 .unwrap()
                 .unix_timestamp_nanos(),
             1_500_000_000
