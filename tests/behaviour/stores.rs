@@ -171,10 +171,12 @@ impl AnyStore {
                 let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
                     .await
                     .unwrap();
-                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM {table}"
+                )))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
                 usize::try_from(count).unwrap()
             }
             #[cfg(feature = "mysql")]
@@ -183,10 +185,12 @@ impl AnyStore {
                 let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
                     .await
                     .unwrap();
-                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM {table}"
+                )))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
                 usize::try_from(count).unwrap()
             }
         }
