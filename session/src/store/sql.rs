@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::time::Duration;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 use serde_json::Value;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
@@ -35,13 +37,15 @@ pub(crate) fn applied(rows: u64) -> Applied {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 /// The JSON path of the top-level member `key`, whatever characters it holds: `$.` followed by
 /// the key as a JSON string literal, which PostgreSQL, SQLite, MySQL and MariaDB all decode, so
 /// `.`, `"`, `\`, `[`, `*` and spaces are plain characters.
 pub(crate) fn member_path(key: &str) -> String {
-    format!("$.{}", Value::from(key))
+    format!("$.{}", serde_json::Value::from(key))
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 /// What kind of JSON `value` is, for error messages.
 pub(crate) fn json_kind(value: &Value) -> &'static str {
     match value {
@@ -54,6 +58,7 @@ pub(crate) fn json_kind(value: &Value) -> &'static str {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 /// The time `millis` Unix milliseconds stand for, or a corrupt-record error naming `column`.
 pub(crate) fn from_unix_millis(millis: i64, column: &str) -> Result<OffsetDateTime, Error> {
     crate::clock::from_unix_ms(millis)
@@ -139,12 +144,14 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
     fn member_paths_quote_any_key() {
         assert_eq!(member_path("views"), r#"$."views""#);
         assert_eq!(member_path(r#"a."b"[0] \c"#), r#"$."a.\"b\"[0] \\c""#);
     }
 
     #[test]
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
     fn millis_round_trip() {
         let at = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_999_999).unwrap();
         let back = from_unix_millis(crate::clock::unix_ms(at), "created").unwrap();
