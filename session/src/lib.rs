@@ -1,7 +1,7 @@
 //! Typed HTTP sessions for axum.
 //!
 //! A session is a plain struct: `#[derive(Session)]` generates its field-by-field codec, and the
-//! [`Session<T>`] extractor loads it, verifies it, lets the handler change fields, and saves only
+//! [`Session<T>`](struct@Session) extractor loads it, verifies it, lets the handler change fields, and saves only
 //! the fields that changed — in a signed (optionally encrypted) cookie by default, or in a
 //! [`SessionStore`] such as [`MemoryStore`].
 //!
@@ -63,7 +63,7 @@
 //!
 //! - [`SessionLayer`] puts an empty, lazy per-request state into the request; a route that never
 //!   extracts a session pays for nothing else.
-//! - The first [`Session<T>`] of a request verifies the cookie and loads the session once, for
+//! - The first [`Session<T>`](struct@Session) of a request verifies the cookie and loads the session once, for
 //!   every `Session<_>` of that request. Idle and absolute expiry are enforced here.
 //! - When a handle drops, each field is re-encoded and compared by value; only changed fields are
 //!   saved ([`SessionStore::patch`]), so concurrent requests changing different fields both
