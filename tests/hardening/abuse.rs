@@ -18,7 +18,7 @@ use typed_sessions::{
     StoreKey,
 };
 
-use crate::ops::{Reply, send, wire};
+use crate::support::{Reply, send, wire};
 
 /// The floods' size.
 const FLOOD: usize = 100_000;
@@ -229,9 +229,9 @@ async fn session_flood_stays_within_capacity_and_memory() {
     // The oldest session was evicted, the newest kept.
     let first = first.unwrap();
     let last = last.unwrap().strip_prefix("session=").unwrap().to_owned();
-    let oldest = crate::ops::get_with(&app, "/read", Some(&first)).await;
+    let oldest = crate::support::get_with(&app, "/read", Some(&first)).await;
     assert_eq!(oldest.json(), json!({"new": true, "views": 0}));
-    let newest = crate::ops::get_with(&app, "/read", Some(&last)).await;
+    let newest = crate::support::get_with(&app, "/read", Some(&last)).await;
     assert_eq!(newest.json(), json!({"new": false, "views": 1}));
 }
 

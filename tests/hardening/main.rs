@@ -3,5 +3,10 @@
 //! Hardening: hostile input (the fuzz targets' inputs as property tests, crash regressions),
 //! abuse, key rotation across restarts, schema drift and session fixation.
 
+#[macro_use]
+mod support;
+
 mod abuse;
-mod ops;
+mod drift;
+mod fixation;
+mod rotation;
