@@ -32,6 +32,9 @@ pub enum Backend {
     /// In the test MariaDB, behind a spy.
     #[cfg(feature = "mysql")]
     Mysql,
+    /// In a SQLite database file of its own, behind a spy.
+    #[cfg(feature = "sqlite")]
+    Sqlite,
 }
 
 impl Backend {
@@ -358,8 +361,8 @@ pub fn store_key_of(replay: &str) -> StoreKey {
 }
 
 /// Runs a test body against backends, one `#[tokio::test]` each. `Memory` stands for every
-/// external store: the memory store, and Redis, PostgreSQL and MariaDB when their features are
-/// on.
+/// external store: the memory store, and Redis, PostgreSQL, MariaDB and SQLite when their
+/// features are on.
 #[macro_export]
 macro_rules! on_backends {
     ($name:ident, [$($backend:ident),+], $body:expr) => {
@@ -377,6 +380,8 @@ macro_rules! on_backends {
         $crate::on_backends!(@test Postgres, $body);
         #[cfg(feature = "mysql")]
         $crate::on_backends!(@test Mysql, $body);
+        #[cfg(feature = "sqlite")]
+        $crate::on_backends!(@test Sqlite, $body);
     };
     (@one $backend:ident, $body:expr) => {
         $crate::on_backends!(@test $backend, $body);

@@ -1,6 +1,7 @@
 //! The stores behind the spy: the memory store, and the real servers `scripts/test` starts, so
 //! that every case that applies to an external store runs against Redis, PostgreSQL and
-//! MariaDB too. Each app gets its own key prefix or table, so tests never see each other.
+//! MariaDB, and SQLite too. Each app gets its own key prefix, table or database, so tests never
+//! see each other.
 
 #![allow(dead_code)]
 
@@ -61,6 +62,19 @@ fn unique(prefix: &str) -> String {
     )
 }
 
+/// Where this run's SQLite databases go: emptied once per run, under cargo's target directory.
+#[cfg(feature = "sqlite")]
+fn sqlite_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("behaviour-sqlite");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a directory for the SQLite test databases");
+        dir
+    })
+    .clone()
+}
+
 /// The address of a test server.
 pub fn env_url(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
@@ -89,6 +103,11 @@ pub enum AnyStore {
     Mysql {
         store: Lazy<typed_sessions::MySqlStore>,
         table: String,
+    },
+    #[cfg(feature = "sqlite")]
+    Sqlite {
+        store: Lazy<typed_sessions::SqliteStore>,
+        url: String,
     },
 }
 
@@ -153,6 +172,24 @@ impl AnyStore {
                 });
                 Self::Mysql { store, table }
             }
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
+                let path = sqlite_dir().join(format!("{}.sqlite", unique("bt")));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let u = url.clone();
+                let store = Lazy::new(move || {
+                    let (url, clock) = (u.clone(), clock.clone());
+                    async move {
+                        let store = typed_sessions::SqliteStore::connect(&url)
+                            .await
+                            .expect("open the test SQLite database")
+                            .with_clock(clock);
+                        store.migrate().await.expect("create the table");
+                        store
+                    }
+                });
+                Self::Sqlite { store, url }
+            }
         }
     }
 
@@ -191,6 +228,16 @@ impl AnyStore {
                 .fetch_one(&pool)
                 .await
                 .unwrap();
+                usize::try_from(count).unwrap()
+            }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { store, url } => {
+                store.get().await;
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
                 usize::try_from(count).unwrap()
             }
         }
@@ -237,6 +284,15 @@ impl AnyStore {
                     .await
                     .unwrap();
             }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { store, url } => {
+                store.get().await;
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                sqlx::query("DELETE FROM sessions")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
         }
     }
 }
@@ -269,6 +325,11 @@ macro_rules! delegate {
             }
             #[cfg(feature = "mysql")]
             AnyStore::Mysql { store, .. } => {
+                let $store = store.get().await;
+                $call
+            }
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite { store, .. } => {
                 let $store = store.get().await;
                 $call
             }

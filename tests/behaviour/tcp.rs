@@ -15,9 +15,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::Barrier;
-use typed_sessions::{MemoryStore, Session, SessionLayer};
+use typed_sessions::{Clock, Session, SessionLayer};
 
-use crate::harness::test_key;
+use crate::harness::{AnyStore, Backend, test_key};
 
 const FIELDS: usize = 100;
 
@@ -151,7 +151,7 @@ hundred!(
     f99 = 99,
 );
 
-fn app(barrier: Arc<Barrier>) -> Router {
+fn app(barrier: Arc<Barrier>, store: AnyStore) -> Router {
     async fn init(mut session: Session<Hundred>) -> &'static str {
         session.init = true;
         "created"
@@ -181,7 +181,7 @@ fn app(barrier: Arc<Barrier>) -> Router {
         .route("/init", get(init))
         .route("/set/{i}", get(set))
         .route("/dump", get(dump))
-        .layer(SessionLayer::new(test_key()).with_store(MemoryStore::new()))
+        .layer(SessionLayer::new(test_key()).with_store(store))
 }
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -217,12 +217,14 @@ async fn get_once(
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrency_100_disjoint_fields_over_tcp_memory_store() {
+/// 100 concurrent requests over TCP on one session, each changing a different field, against
+/// one store: afterwards all 100 changes are there.
+async fn hundred_disjoint_fields_over_tcp(backend: Backend) {
+    let store = AnyStore::for_backend(backend, Clock::system());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app(Arc::new(Barrier::new(FIELDS))))
+        axum::serve(listener, app(Arc::new(Barrier::new(FIELDS)), store))
             .await
             .unwrap();
     });
@@ -260,4 +262,29 @@ async fn concurrency_100_disjoint_fields_over_tcp_memory_store() {
         assert_eq!(*value, i as u32 + 1, "field f{i} lost its change");
     }
     server.abort();
+}
+
+/// One multi-threaded test per store.
+macro_rules! per_store {
+    ($($(#[$cfg:meta])? $name:ident => $backend:ident,)+) => {
+        $(
+            $(#[$cfg])?
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                hundred_disjoint_fields_over_tcp(Backend::$backend).await;
+            }
+        )+
+    };
+}
+
+per_store! {
+    concurrency_100_disjoint_fields_over_tcp_memory_store => Memory,
+    #[cfg(feature = "redis")]
+    concurrency_100_disjoint_fields_over_tcp_redis => Redis,
+    #[cfg(feature = "postgres")]
+    concurrency_100_disjoint_fields_over_tcp_postgres => Postgres,
+    #[cfg(feature = "mysql")]
+    concurrency_100_disjoint_fields_over_tcp_mariadb => Mysql,
+    #[cfg(feature = "sqlite")]
+    concurrency_100_disjoint_fields_over_tcp_sqlite => Sqlite,
 }
