@@ -10,6 +10,7 @@ mod attr;
 mod conc;
 mod del;
 mod err;
+mod examples;
 mod exp;
 mod id;
 mod layer;
