@@ -9,4 +9,5 @@ mod support;
 mod abuse;
 mod drift;
 mod fixation;
+mod input;
 mod rotation;
