@@ -21,6 +21,8 @@ use crate::key::{Key, KeyRing, fill_random};
 /// Values longer than this are refused before any decoding or MAC work.
 pub(crate) const MAX_VALUE_LEN: usize = 4096;
 const NONCE_LEN: usize = 12;
+/// An HMAC-SHA256 tag, in bytes and in base64url.
+pub(crate) const MAC_LEN: usize = 32;
 const MAC_B64_LEN: usize = 43;
 
 const ID_COOKIE: &str = "1";
@@ -41,6 +43,13 @@ fn b64_decode(text: &str) -> Option<Vec<u8>> {
 pub(crate) struct Opened<T> {
     pub(crate) value: T,
     pub(crate) stale: bool,
+}
+
+/// An authentic id cookie: the session id and the MAC that vouched for it.
+#[derive(Debug)]
+pub(crate) struct IdCookie {
+    pub(crate) id: SessionId,
+    pub(crate) mac: [u8; MAC_LEN],
 }
 
 /// Seals and opens cookie values for one cookie name and key ring.
@@ -81,15 +90,23 @@ impl Codec {
         self.sign(ID_COOKIE, id.as_str())
     }
 
+    /// What [`Codec::seal_id`] returns for `id`, given the MAC of an id cookie for `id` that the
+    /// newest key verified: the same bytes, without computing the MAC again.
+    pub(crate) fn reseal_id(&self, id: &SessionId, mac: &[u8; MAC_LEN]) -> String {
+        let mut value = self.unsigned(ID_COOKIE, self.keys.newest(), id.as_str());
+        push_mac(&mut value, mac);
+        value
+    }
+
     /// The session id in an authentic id cookie.
-    pub(crate) fn open_id(&self, value: &str) -> Option<Opened<SessionId>> {
-        let (version, kid, payload) = self.verify(value)?;
+    pub(crate) fn open_id(&self, value: &str) -> Option<Opened<IdCookie>> {
+        let (version, kid, payload, mac) = self.verify(value)?;
         if version != ID_COOKIE {
             return None;
         }
         let id = SessionId::parse(payload)?;
         Some(Opened {
-            value: id,
+            value: IdCookie { id, mac },
             stale: kid != 0,
         })
     }
@@ -115,7 +132,7 @@ impl Codec {
                 stale: kid != 0 || !self.encrypt,
             });
         }
-        let (version, kid, payload) = self.verify(value)?;
+        let (version, kid, payload, _) = self.verify(value)?;
         if version != SIGNED_DATA {
             return None;
         }
@@ -128,21 +145,26 @@ impl Codec {
     /// `<version>.<kid>.<payload>.<mac>` with the newest key.
     fn sign(&self, version: &str, payload: &str) -> String {
         let key = self.keys.newest();
+        let mut value = self.unsigned(version, key, payload);
+        let tag = self.mac(key, &value).finalize().into_bytes();
+        push_mac(&mut value, &tag.into());
+        value
+    }
+
+    /// `<version>.<kid>.<payload>`, with room for the MAC.
+    fn unsigned(&self, version: &str, key: &Key, payload: &str) -> String {
         let mut value = String::with_capacity(payload.len() + 64);
         value.push_str(version);
         value.push('.');
         value.push_str(key.id());
         value.push('.');
         value.push_str(payload);
-        let tag = self.mac(key, &value).finalize().into_bytes();
-        value.push('.');
-        value.push_str(&b64_encode(&tag));
         value
     }
 
-    /// Checks a signed value; returns its version, the index of the key that verified it, and
-    /// its payload.
-    fn verify<'v>(&self, value: &'v str) -> Option<(&'v str, usize, &'v str)> {
+    /// Checks a signed value; returns its version, the index of the key that verified it, its
+    /// payload and its MAC.
+    fn verify<'v>(&self, value: &'v str) -> Option<(&'v str, usize, &'v str, [u8; MAC_LEN])> {
         if value.len() > MAX_VALUE_LEN {
             return None;
         }
@@ -150,7 +172,7 @@ impl Codec {
         if tag.len() != MAC_B64_LEN {
             return None;
         }
-        let tag = b64_decode(tag)?;
+        let tag = decode_mac(tag)?;
         let mut parts = signed.splitn(3, '.');
         let (version, kid, payload) = (parts.next()?, parts.next()?, parts.next()?);
         let index = self
@@ -158,7 +180,7 @@ impl Codec {
             .with_id(kid)
             .find(|(_, key)| self.mac(key, signed).verify_slice(&tag).is_ok())?
             .0;
-        Some((version, index, payload))
+        Some((version, index, payload, tag))
     }
 
     fn mac(&self, key: &Key, signed: &str) -> hmac::Hmac<sha2::Sha256> {
@@ -220,6 +242,20 @@ impl Codec {
     }
 }
 
+/// Appends `.<base64url(mac)>` to a value.
+fn push_mac(value: &mut String, mac: &[u8; MAC_LEN]) {
+    value.push('.');
+    URL_SAFE_NO_PAD.encode_string(mac, value);
+}
+
+/// Decodes a base64url MAC on the stack (it is checked on every request that reads a session).
+fn decode_mac(text: &str) -> Option<[u8; MAC_LEN]> {
+    // One spare byte: the decoder wants room for its length estimate, not the exact length.
+    let mut buf = [0u8; MAC_LEN + 1];
+    let len = URL_SAFE_NO_PAD.decode_slice(text, &mut buf).ok()?;
+    buf[..len].try_into().ok()
+}
+
 fn cipher(key: &Key) -> Aes256Gcm {
     Aes256Gcm::new(key.encryption_key().into())
 }
@@ -242,8 +278,27 @@ mod tests {
         let c = codec("session", &[&key]);
         let id = SessionId::generate();
         let opened = c.open_id(&c.seal_id(&id)).unwrap();
-        assert_eq!(opened.value, id);
+        assert_eq!(opened.value.id, id);
         assert!(!opened.stale);
+    }
+
+    #[test]
+    fn resealing_with_a_verified_mac_gives_the_signed_value() {
+        let key = Key::generate();
+        let c = codec("session", &[&key, &Key::generate()]);
+        let id = SessionId::generate();
+        let sealed = c.seal_id(&id);
+        let opened = c.open_id(&sealed).unwrap();
+        assert_eq!(c.reseal_id(&id, &opened.value.mac), sealed);
+    }
+
+    #[test]
+    fn macs_decode_only_at_their_exact_length() {
+        let mac = [0xa5; MAC_LEN];
+        assert_eq!(decode_mac(&b64_encode(&mac)), Some(mac));
+        assert_eq!(decode_mac(&b64_encode(&[1; MAC_LEN - 1])), None);
+        assert_eq!(decode_mac(&b64_encode(&[1; MAC_LEN + 1])), None);
+        assert_eq!(decode_mac("!"), None);
     }
 
     #[test]

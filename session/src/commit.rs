@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::unix_ms;
+use crate::codec::MAC_LEN;
 use crate::data::Fields;
 use crate::id::{SessionId, StoreKey};
 use crate::layer::Config;
@@ -22,6 +23,12 @@ pub(crate) enum CookieAction {
     Set(String),
     /// Expire the cookie.
     Expire,
+}
+
+/// How to re-issue the id cookie after a store write.
+struct Reissue {
+    /// The MAC of the cookie the client presented, when it can be sent again as it is.
+    presented_mac: Option<[u8; MAC_LEN]>,
 }
 
 /// A store write decided under the lock and carried out after it.
@@ -39,13 +46,13 @@ enum Write {
         key: StoreKey,
         patch: Patch,
         id: SessionId,
-        reissue: bool,
+        reissue: Option<Reissue>,
     },
     Touch {
         key: StoreKey,
         expires: OffsetDateTime,
         id: SessionId,
-        reissue: bool,
+        reissue: Option<Reissue>,
     },
     Reissue {
         id: SessionId,
@@ -53,22 +60,93 @@ enum Write {
     },
 }
 
+/// Where [`RequestState::settle`] left a response.
+enum Settled {
+    /// Nothing to save: the response goes as it is.
+    Done(Response),
+    /// The session's changes are to be saved into this response.
+    Save(Response),
+}
+
+/// What a save decided before any store call.
+enum Planned {
+    /// Settled without the store (or failed before it).
+    Done(Result<Option<CookieAction>, Error>),
+    /// The store calls to make (a write with the time it was decided at).
+    Store {
+        remove: Option<SessionId>,
+        write: Option<(Write, OffsetDateTime)>,
+    },
+}
+
+/// How far [`RequestState::finish_now`] got.
+// `Later` is large, but it is moved once, into the commit future that holds it anyway: boxing
+// it would cost the allocation that the split into `Now` and `Later` saves elsewhere.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Finished {
+    /// Committed: the response to send.
+    Now(Response),
+    /// The store has to be waited for: see [`RequestState::finish_pending`].
+    Later(Pending),
+}
+
+/// A commit that has to wait for the store: the response and the store calls it waits for.
+pub(crate) struct Pending {
+    response: Response,
+    remove: Option<SessionId>,
+    write: Option<(Write, OffsetDateTime)>,
+}
+
 impl RequestState {
-    /// Commits the session into `response`, unless nothing extracted it.
-    pub(crate) async fn finish(&self, mut response: Response) -> Response {
+    /// Commits the session into `response` right away when that needs no store call (the
+    /// cookie store; a store session that nothing changed), so that the commit needs no future;
+    /// otherwise hands back what [`RequestState::finish_pending`] completes.
+    pub(crate) fn finish_now(&self, response: Response) -> Finished {
+        let response = match self.settle(response) {
+            Settled::Done(response) => return Finished::Now(response),
+            Settled::Save(response) => response,
+        };
+        match self.plan_save() {
+            Planned::Done(outcome) => Finished::Now(self.conclude(response, outcome)),
+            Planned::Store { remove, write } => Finished::Later(Pending {
+                response,
+                remove,
+                write,
+            }),
+        }
+    }
+
+    /// Completes a commit that [`RequestState::finish_now`] could not.
+    pub(crate) async fn finish_pending(&self, pending: Pending) -> Response {
+        let outcome = self.carry_out(pending.remove, pending.write).await;
+        self.conclude(pending.response, outcome)
+    }
+
+    /// What every commit does before saving: `Vary: Cookie`, and no save outside the cookie's
+    /// path or (unless configured) on a server error.
+    fn settle(&self, mut response: Response) -> Settled {
         if !self.was_loaded() {
-            return response;
+            return Settled::Done(response);
         }
         add_vary_cookie(&mut response);
-        let config = &*self.config;
         if self.lock().out_of_scope {
-            return response;
+            return Settled::Done(response);
         }
-        if response.status().is_server_error() && !config.save_on_server_error {
+        if response.status().is_server_error() && !self.config.save_on_server_error {
             tracing::debug!("server error response: session changes discarded");
-            return response;
+            return Settled::Done(response);
         }
-        let action = match self.persist().await {
+        Settled::Save(response)
+    }
+
+    /// Sets the cookie the save settled on, or turns a failed save into an error response.
+    fn conclude(
+        &self,
+        mut response: Response,
+        outcome: Result<Option<CookieAction>, Error>,
+    ) -> Response {
+        let config = &*self.config;
+        let action = match outcome {
             Ok(action) => action.or_else(|| self.lock().pending_cookie.take()),
             Err(error) => {
                 tracing::error!(%error, "failed to save the session");
@@ -76,13 +154,13 @@ impl RequestState {
                 let mut response = (error.status(), error.to_string()).into_response();
                 add_vary_cookie(&mut response);
                 if expire {
-                    apply(config, &mut response, &CookieAction::Expire);
+                    apply(config, &mut response, CookieAction::Expire);
                 }
                 return response;
             }
         };
         if let Some(action) = action {
-            apply(config, &mut response, &action);
+            apply(config, &mut response, action);
         }
         response
     }
@@ -90,26 +168,43 @@ impl RequestState {
     /// Writes the request's changes to the store and settles the cookie. Safe to call more than
     /// once: each call writes only what changed since the last.
     pub(crate) async fn persist(&self) -> Result<Option<CookieAction>, Error> {
+        match self.plan_save() {
+            Planned::Done(outcome) => outcome,
+            Planned::Store { remove, write } => self.carry_out(remove, write).await,
+        }
+    }
+
+    /// Decides what a save writes, and settles it when no store call is needed.
+    fn plan_save(&self) -> Planned {
         let config = &*self.config;
-        let now = config.clock.now();
-        let Some(store) = &config.store else {
-            let mut inner = self.lock();
-            return settle_cookie_store(config, &mut inner, now);
-        };
-        let (remove, write) = {
-            let mut inner = self.lock();
-            if let Some(error) = inner.error.take() {
-                return Err(error);
-            }
-            plan(config, &mut inner, now)
-        };
+        let mut inner = self.lock();
+        if config.store.is_none() {
+            return Planned::Done(settle_cookie_store(config, &mut inner));
+        }
+        if let Some(error) = inner.error.take() {
+            return Planned::Done(Err(error));
+        }
+        match plan(config, &mut inner) {
+            (None, None) => Planned::Done(Ok(inner.presented_expired())),
+            (remove, write) => Planned::Store { remove, write },
+        }
+    }
+
+    /// Makes the store calls a plan decided on.
+    async fn carry_out(
+        &self,
+        remove: Option<SessionId>,
+        write: Option<(Write, OffsetDateTime)>,
+    ) -> Result<Option<CookieAction>, Error> {
+        let config = &*self.config;
+        let store = config.store.as_deref().expect("planned with a store");
         if let Some(old) = remove {
             bounded(config.store_timeout, store.remove(&old.store_key())).await?;
         }
-        let Some(write) = write else {
+        let Some((write, now)) = write else {
             return Ok(self.lock().presented_expired());
         };
-        execute(config, &**store, write).await
+        execute(config, store, write, now).await
     }
 }
 
@@ -125,32 +220,41 @@ impl Inner {
 }
 
 /// Decides the store write for an external store, and resets the state as if it succeeded.
+/// The clock is read only for a write (a read that changes nothing does not need the time).
 fn plan(
     config: &Config,
     inner: &mut Inner,
-    now: OffsetDateTime,
-) -> (Option<SessionId>, Option<Write>) {
+) -> (Option<SessionId>, Option<(Write, OffsetDateTime)>) {
     let remove = inner.remove.take();
+    let untouched = inner.rekey_from.is_none()
+        && inner.changed.is_empty()
+        && !inner.refresh
+        && !inner.stale_cookie;
+    if inner.is_new && inner.fields.is_empty() {
+        inner.changed.clear();
+        return (remove, None);
+    }
+    if !inner.is_new && untouched {
+        return (remove, None);
+    }
+    let now = config.clock.now();
     let write = if inner.is_new {
-        if inner.fields.is_empty() {
-            inner.changed.clear();
-            None
-        } else {
-            let id = inner.id.get_or_insert_with(SessionId::generate).clone();
-            let record = Record {
-                fields: inner.fields.clone(),
-                created: now,
-                expires: config.expiry.deadline(now, now),
-            };
-            inner.saved(now, record.expires);
-            Some(Write::Create { id, record })
-        }
+        let id = inner.id_or_generate();
+        let record = Record {
+            fields: inner.fields.clone(),
+            created: now,
+            expires: config.expiry.deadline(now, now),
+        };
+        inner.saved(now, record.expires);
+        Write::Create { id, record }
     } else {
         let id = inner.id.clone().expect("a stored session has an id");
         let expires = config.expiry.deadline(inner.created, now);
         // A persistent cookie follows the session's expiry; any cookie signed by an old key is
         // re-signed.
-        let reissue = config.cookie.persistent || inner.stale_cookie;
+        let reissue = (config.cookie.persistent || inner.stale_cookie).then_some(Reissue {
+            presented_mac: inner.presented_mac,
+        });
         if let Some(old) = inner.rekey_from.take() {
             let record = Record {
                 fields: inner.fields.clone(),
@@ -158,38 +262,38 @@ fn plan(
                 expires,
             };
             inner.saved(inner.created, expires);
-            Some(Write::Rekey {
+            Write::Rekey {
                 id,
                 record,
                 old: old.store_key(),
-            })
+            }
         } else if !inner.changed.is_empty() {
             let patch = take_patch(inner, expires);
             inner.saved(inner.created, expires);
-            Some(Write::Patch {
-                key: id.store_key(),
+            Write::Patch {
+                key: inner.store_key(),
                 patch,
                 id,
                 reissue,
-            })
+            }
         } else if inner.refresh {
             inner.saved(inner.created, expires);
-            Some(Write::Touch {
-                key: id.store_key(),
+            Write::Touch {
+                key: inner.store_key(),
                 expires,
                 id,
                 reissue,
-            })
-        } else if std::mem::take(&mut inner.stale_cookie) {
-            Some(Write::Reissue {
+            }
+        } else {
+            // Only a cookie signed by an old key is left to deal with.
+            inner.stale_cookie = false;
+            Write::Reissue {
                 id,
                 expires: inner.expires,
-            })
-        } else {
-            None
+            }
         }
     };
-    (remove, write)
+    (remove, Some((write, now)))
 }
 
 fn take_patch(inner: &mut Inner, expires: OffsetDateTime) -> Patch {
@@ -228,27 +332,33 @@ async fn execute(
     config: &Config,
     store: &dyn DynStore,
     write: Write,
+    now: OffsetDateTime,
 ) -> Result<Option<CookieAction>, Error> {
     let limit = config.store_timeout;
+    let cookie = |id: &SessionId, expires, mac: Option<&[u8; MAC_LEN]>| {
+        id_cookie(config, id, mac, now, expires).map(Some)
+    };
     match write {
         Write::Create { id, record } => {
             let id = create(config, store, id, &record).await?;
-            id_cookie(config, &id, record.expires).map(Some)
+            cookie(&id, record.expires, None)
         }
         Write::Rekey { id, record, old } => {
             let id = create(config, store, id, &record).await?;
             bounded(limit, store.remove(&old)).await?;
-            id_cookie(config, &id, record.expires).map(Some)
+            cookie(&id, record.expires, None)
         }
         Write::Patch {
             key,
             patch,
             id,
             reissue,
-        } => match bounded(limit, store.patch(&key, &patch)).await? {
-            Applied::Missing => Err(Error::RemovedConcurrently),
-            Applied::Applied if reissue => id_cookie(config, &id, patch.expires).map(Some),
-            Applied::Applied => Ok(None),
+        } => match (bounded(limit, store.patch(&key, &patch)).await?, reissue) {
+            (Applied::Missing, _) => Err(Error::RemovedConcurrently),
+            (Applied::Applied, Some(reissue)) => {
+                cookie(&id, patch.expires, reissue.presented_mac.as_ref())
+            }
+            (Applied::Applied, None) => Ok(None),
         },
         Write::Touch {
             key,
@@ -257,12 +367,14 @@ async fn execute(
             reissue,
         } => {
             // A session removed meanwhile stays removed; this request only read it.
-            match bounded(limit, store.touch(&key, expires)).await? {
-                Applied::Applied if reissue => id_cookie(config, &id, expires).map(Some),
-                Applied::Applied | Applied::Missing => Ok(None),
+            match (bounded(limit, store.touch(&key, expires)).await?, reissue) {
+                (Applied::Applied, Some(reissue)) => {
+                    cookie(&id, expires, reissue.presented_mac.as_ref())
+                }
+                (Applied::Applied | Applied::Missing, _) => Ok(None),
             }
         }
-        Write::Reissue { id, expires } => id_cookie(config, &id, expires).map(Some),
+        Write::Reissue { id, expires } => cookie(&id, expires, None),
     }
 }
 
@@ -286,13 +398,19 @@ async fn create(
     ))
 }
 
+/// The id cookie for `id`; `presented_mac` is the MAC of the client's cookie for this id when
+/// the newest key verified it, so that the same value is sent again without a new MAC.
 fn id_cookie(
     config: &Config,
     id: &SessionId,
+    presented_mac: Option<&[u8; MAC_LEN]>,
+    now: OffsetDateTime,
     expires: OffsetDateTime,
 ) -> Result<CookieAction, Error> {
-    let value = config.codec.seal_id(id);
-    let now = config.clock.now();
+    let value = match presented_mac {
+        Some(mac) => config.codec.reseal_id(id, mac),
+        None => config.codec.seal_id(id),
+    };
     config
         .cookie
         .set(config.codec.name(), value, now, expires)
@@ -300,11 +418,7 @@ fn id_cookie(
 }
 
 /// The cookie store: the cookie is the store.
-fn settle_cookie_store(
-    config: &Config,
-    inner: &mut Inner,
-    now: OffsetDateTime,
-) -> Result<Option<CookieAction>, Error> {
+fn settle_cookie_store(config: &Config, inner: &mut Inner) -> Result<Option<CookieAction>, Error> {
     if let Some(error) = inner.error.take() {
         return Err(error);
     }
@@ -323,7 +437,8 @@ fn settle_cookie_store(
     if !(inner.is_new || changed || rekeyed || inner.stale_cookie || inner.refresh) {
         return Ok(None);
     }
-    let id = inner.id.get_or_insert_with(SessionId::generate).clone();
+    let now = config.clock.now();
+    let id = inner.id_or_generate();
     let created = if inner.is_new { now } else { inner.created };
     let payload = CookiePayload {
         i: id.as_str(),
@@ -346,9 +461,9 @@ fn settle_cookie_store(
     Ok(Some(CookieAction::Set(header)))
 }
 
-fn apply(config: &Config, response: &mut Response, action: &CookieAction) {
+fn apply(config: &Config, response: &mut Response, action: CookieAction) {
     let header = match action {
-        CookieAction::Set(header) => header.clone(),
+        CookieAction::Set(header) => header,
         CookieAction::Expire => config.cookie.expire(config.codec.name()),
     };
     match HeaderValue::try_from(header) {

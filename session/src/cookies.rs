@@ -1,9 +1,9 @@
 //! The session cookie on the wire: finding it in `Cookie` headers, and writing `Set-Cookie`.
 
-use cookie::{Cookie, SameSite};
+use cookie::SameSite;
 use http::HeaderMap;
 use http::header::COOKIE;
-use time::{Duration, OffsetDateTime};
+use time::{Duration, Month, OffsetDateTime, UtcOffset, Weekday};
 
 use crate::Error;
 
@@ -48,15 +48,13 @@ impl CookieConfig {
         now: OffsetDateTime,
         expires: OffsetDateTime,
     ) -> Result<String, Error> {
-        let mut cookie = self.base(name, value);
-        if self.persistent {
+        let lifetime = self.persistent.then(|| {
             let remaining = (expires - now).max(Duration::ZERO);
             // Round up: a cookie must not die in the browser before it dies on the server.
             let seconds = remaining.whole_seconds() + i64::from(remaining.subsec_nanoseconds() > 0);
-            cookie.set_max_age(Duration::seconds(seconds));
-            cookie.set_expires(expires);
-        }
-        let header = cookie.to_string();
+            (seconds, expires)
+        });
+        let header = self.render(name, &value, lifetime);
         if header.len() > MAX_SET_COOKIE_LEN {
             return Err(Error::CookieTooLarge {
                 size: header.len(),
@@ -68,22 +66,71 @@ impl CookieConfig {
 
     /// A `Set-Cookie` value that deletes the cookie: same name, path and domain, in the past.
     pub(crate) fn expire(&self, name: &str) -> String {
-        let mut cookie = self.base(name, String::new());
-        cookie.set_max_age(Duration::ZERO);
-        cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
-        cookie.to_string()
+        self.render(name, "", Some((0, OffsetDateTime::UNIX_EPOCH)))
     }
 
-    fn base(&self, name: &str, value: String) -> Cookie<'static> {
-        let mut cookie = Cookie::new(name.to_owned(), value);
-        cookie.set_path(self.path.clone());
-        if let Some(domain) = &self.domain {
-            cookie.set_domain(domain.clone());
+    /// `name=value` and the attributes, byte for byte as the `cookie` crate writes them (a test
+    /// holds the two together), but without its general-purpose date formatting, which cost
+    /// more than the rest of a `Set-Cookie` together. `lifetime` is `Max-Age` and `Expires`.
+    ///
+    /// The string is allocated at its exact length, so that it becomes a header value without
+    /// another allocation.
+    fn render(&self, name: &str, value: &str, lifetime: Option<(i64, OffsetDateTime)>) -> String {
+        let domain = self
+            .domain
+            .as_deref()
+            .map(|d| d.strip_prefix('.').unwrap_or(d));
+        let lifetime = lifetime.map(|(max_age, at)| (max_age, at.to_offset(UtcOffset::UTC)));
+        let same_site = match self.same_site {
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::None => "; SameSite=None",
+        };
+        let len = name.len()
+            + 1
+            + value.len()
+            + if self.http_only {
+                "; HttpOnly".len()
+            } else {
+                0
+            }
+            + same_site.len()
+            + if self.secure { "; Secure".len() } else { 0 }
+            + "; Path=".len()
+            + self.path.len()
+            + domain.map_or(0, |d| "; Domain=".len() + d.len())
+            + lifetime.map_or(0, |(max_age, at)| {
+                "; Max-Age=".len()
+                    + decimal_len(max_age, 1)
+                    + "; Expires=".len()
+                    + HTTP_DATE_LEN_BUT_YEAR
+                    + decimal_len(i64::from(at.year()), 1)
+            });
+        let mut out = String::with_capacity(len);
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+        if self.http_only {
+            out.push_str("; HttpOnly");
         }
-        cookie.set_secure(self.secure);
-        cookie.set_http_only(self.http_only);
-        cookie.set_same_site(self.same_site);
-        cookie
+        out.push_str(same_site);
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; Path=");
+        out.push_str(&self.path);
+        if let Some(domain) = domain {
+            out.push_str("; Domain=");
+            out.push_str(domain);
+        }
+        if let Some((max_age, expires)) = lifetime {
+            out.push_str("; Max-Age=");
+            push_decimal(&mut out, max_age, 1);
+            out.push_str("; Expires=");
+            push_http_date(&mut out, expires);
+        }
+        debug_assert_eq!(out.len(), len, "{out}");
+        out
     }
 
     /// Whether a request for `path` is inside the cookie's path (RFC 6265 §5.1.4), i.e. whether
@@ -96,6 +143,71 @@ impl CookieConfig {
                 .strip_prefix(scope)
                 .is_some_and(|rest| scope.ends_with('/') || rest.starts_with('/'))
     }
+}
+
+/// How many bytes [`push_decimal`] appends.
+fn decimal_len(n: i64, width: usize) -> usize {
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log as usize + 1);
+    usize::from(n < 0) + digits.max(width)
+}
+
+/// The length of an HTTP date without the year's digits: `Sun, 06 Nov  08:49:37 GMT`.
+const HTTP_DATE_LEN_BUT_YEAR: usize = 25;
+
+/// Appends `n` in decimal, zero-padded to at least `width` digits.
+fn push_decimal(out: &mut String, n: i64, width: usize) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut rest = n.unsigned_abs();
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while rest > 0 || digits.len() - start < width.max(1) {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+}
+
+/// Appends `at` (in UTC) as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), the format the
+/// `cookie` crate writes `Expires` in.
+fn push_http_date(out: &mut String, at: OffsetDateTime) {
+    out.push_str(match at.weekday() {
+        Weekday::Monday => "Mon, ",
+        Weekday::Tuesday => "Tue, ",
+        Weekday::Wednesday => "Wed, ",
+        Weekday::Thursday => "Thu, ",
+        Weekday::Friday => "Fri, ",
+        Weekday::Saturday => "Sat, ",
+        Weekday::Sunday => "Sun, ",
+    });
+    push_decimal(out, i64::from(at.day()), 2);
+    out.push_str(match at.month() {
+        Month::January => " Jan ",
+        Month::February => " Feb ",
+        Month::March => " Mar ",
+        Month::April => " Apr ",
+        Month::May => " May ",
+        Month::June => " Jun ",
+        Month::July => " Jul ",
+        Month::August => " Aug ",
+        Month::September => " Sep ",
+        Month::October => " Oct ",
+        Month::November => " Nov ",
+        Month::December => " Dec ",
+    });
+    push_decimal(out, i64::from(at.year()), 1);
+    out.push(' ');
+    push_decimal(out, i64::from(at.hour()), 2);
+    out.push(':');
+    push_decimal(out, i64::from(at.minute()), 2);
+    out.push(':');
+    push_decimal(out, i64::from(at.second()), 2);
+    out.push_str(" GMT");
 }
 
 /// Whether `name` is an RFC 6265 cookie name (an RFC 7230 token).
@@ -111,7 +223,7 @@ pub(crate) fn values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator
     headers
         .get_all(COOKIE)
         .iter()
-        .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
+        .flat_map(|header| Pairs::of(header.as_bytes()))
         .filter_map(move |pair| {
             let pair = pair.trim_ascii();
             let eq = pair.iter().position(|&b| b == b'=')?;
@@ -123,10 +235,125 @@ pub(crate) fn values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator
         .take(MAX_CANDIDATES)
 }
 
+/// The `;`-separated pairs of one `Cookie` header. A header that is UTF-8 (as they all are in
+/// practice) is split with the string searcher, which skips ahead a word at a time; byte by
+/// byte otherwise. Every session-reading request goes through this.
+enum Pairs<'h> {
+    Text(std::str::Split<'h, char>),
+    Bytes(std::slice::Split<'h, u8, fn(&u8) -> bool>),
+}
+
+impl<'h> Pairs<'h> {
+    fn of(header: &'h [u8]) -> Self {
+        match std::str::from_utf8(header) {
+            Ok(text) => Pairs::Text(text.split(';')),
+            Err(_) => Pairs::Bytes(header.split(|&b| b == b';')),
+        }
+    }
+}
+
+impl<'h> Iterator for Pairs<'h> {
+    type Item = &'h [u8];
+
+    fn next(&mut self) -> Option<&'h [u8]> {
+        match self {
+            Pairs::Text(split) => split.next().map(str::as_bytes),
+            Pairs::Bytes(split) => split.next(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cookie::Cookie;
     use http::HeaderValue;
+    use time::macros::datetime;
+
+    /// What the `cookie` crate writes for the same cookie: the reference for `render`.
+    fn reference(
+        config: &CookieConfig,
+        name: &str,
+        value: &str,
+        lifetime: Option<(i64, OffsetDateTime)>,
+    ) -> String {
+        let mut cookie = Cookie::new(name.to_owned(), value.to_owned());
+        cookie.set_path(config.path.clone());
+        if let Some(domain) = &config.domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie.set_secure(config.secure);
+        cookie.set_http_only(config.http_only);
+        cookie.set_same_site(config.same_site);
+        if let Some((max_age, expires)) = lifetime {
+            cookie.set_max_age(Duration::seconds(max_age));
+            cookie.set_expires(expires);
+        }
+        cookie.to_string()
+    }
+
+    #[test]
+    fn set_cookie_is_written_as_the_cookie_crate_writes_it() {
+        let times = [
+            OffsetDateTime::UNIX_EPOCH,
+            datetime!(2026-11-25 20:34:07.123 UTC),
+            datetime!(2024-02-29 00:00:00 UTC),
+            datetime!(2031-12-31 23:59:59.999 +02:00),
+            datetime!(0999-01-05 09:08:07 UTC),
+            datetime!(9999-12-31 23:59:59 UTC),
+        ];
+        for secure in [true, false] {
+            for http_only in [true, false] {
+                for same_site in [SameSite::Strict, SameSite::Lax, SameSite::None] {
+                    for domain in [None, Some("example.com"), Some(".example.com")] {
+                        for path in ["/", "/app/x"] {
+                            let config = CookieConfig {
+                                secure,
+                                http_only,
+                                same_site,
+                                path: path.into(),
+                                domain: domain.map(Into::into),
+                                persistent: true,
+                            };
+                            let lifetimes = times
+                                .iter()
+                                .zip([0, 1, 59, 86_400, 1_209_600, 315_569_520_000])
+                                .map(|(&at, secs)| Some((secs, at)))
+                                .chain([None]);
+                            for lifetime in lifetimes {
+                                let rendered = config.render("session", "1.ab.cd", lifetime);
+                                assert_eq!(
+                                    rendered,
+                                    reference(&config, "session", "1.ab.cd", lifetime),
+                                );
+                                assert_eq!(rendered.capacity(), rendered.len());
+                            }
+                            assert_eq!(
+                                config.expire("id"),
+                                reference(&config, "id", "", Some((0, OffsetDateTime::UNIX_EPOCH))),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decimals() {
+        let text = |n, width| {
+            let mut out = String::new();
+            push_decimal(&mut out, n, width);
+            assert_eq!(out.len(), decimal_len(n, width), "{n}");
+            out
+        };
+        assert_eq!(text(0, 1), "0");
+        assert_eq!(text(7, 2), "07");
+        assert_eq!(text(1234, 2), "1234");
+        assert_eq!(text(-45, 1), "-45");
+        assert_eq!(text(i64::MIN, 1), i64::MIN.to_string());
+        assert_eq!(text(i64::MAX, 1), i64::MAX.to_string());
+    }
 
     #[test]
     fn finds_the_named_cookie_among_others() {
@@ -136,6 +363,16 @@ mod tests {
         let found: Vec<_> = values(&headers, "session").collect();
         assert_eq!(found, ["abc", "def"]);
         assert_eq!(values(&headers, "sess").count(), 0);
+    }
+
+    #[test]
+    fn valid_pairs_of_a_header_with_invalid_utf8_are_found() {
+        let mut headers = HeaderMap::new();
+        headers.append(
+            COOKIE,
+            HeaderValue::from_bytes(b"a=\xff; session=abc;b=2").unwrap(),
+        );
+        assert_eq!(values(&headers, "session").collect::<Vec<_>>(), ["abc"]);
     }
 
     #[test]

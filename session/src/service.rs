@@ -3,13 +3,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
 use axum_core::response::Response;
 use http::Request;
 use tower_service::Service;
 
+use crate::commit::Finished;
 use crate::layer::Config;
 use crate::state::{Handle, RequestState};
 
@@ -20,11 +21,16 @@ use crate::state::{Handle, RequestState};
 pub struct SessionService<S> {
     inner: S,
     config: Arc<Config>,
+    pool: Arc<Pool>,
 }
 
 impl<S> SessionService<S> {
     pub(crate) fn new(inner: S, config: Arc<Config>) -> Self {
-        Self { inner, config }
+        Self {
+            inner,
+            config,
+            pool: Arc::new(Pool::default()),
+        }
     }
 }
 
@@ -33,6 +39,43 @@ impl<S: Clone> Clone for SessionService<S> {
         Self {
             inner: self.inner.clone(),
             config: self.config.clone(),
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+/// How many finished request states a service keeps for reuse.
+const POOL_CAPACITY: usize = 64;
+
+/// Request states of finished requests, reset and kept for the next ones, so that a request
+/// allocates no state of its own in the steady state: on a route that never extracts the
+/// session the layer allocates nothing but the box of its request extension.
+///
+/// A state goes back only when nothing else holds it (a `Session` moved into a detached task
+/// keeps it out), so a reused state is never shared with an earlier request.
+#[derive(Default)]
+struct Pool {
+    free: Mutex<Vec<Arc<RequestState>>>,
+}
+
+impl Pool {
+    fn take(&self, config: &Arc<Config>) -> Arc<RequestState> {
+        let reused = match self.free.lock() {
+            Ok(mut free) => free.pop(),
+            Err(_) => None,
+        };
+        reused.unwrap_or_else(|| Arc::new(RequestState::new(config.clone())))
+    }
+
+    fn give_back(&self, mut state: Arc<RequestState>) {
+        let Some(exclusive) = Arc::get_mut(&mut state) else {
+            return;
+        };
+        exclusive.reset();
+        if let Ok(mut free) = self.free.lock() {
+            if free.len() < POOL_CAPACITY {
+                free.push(state);
+            }
         }
     }
 }
@@ -59,13 +102,14 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let state = Arc::new(RequestState::new(self.config.clone()));
+        let state = self.pool.take(&self.config);
         request.extensions_mut().insert(Handle(state.clone()));
         ResponseFuture {
             stage: Stage::Inner {
                 future: self.inner.call(request),
                 state: Some(state),
             },
+            pool: self.pool.clone(),
         }
     }
 }
@@ -77,6 +121,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         stage: Stage<F>,
+        pool: Arc<Pool>,
     }
 }
 
@@ -101,17 +146,30 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut stage = self.project().stage;
+        let this = self.project();
+        let mut stage = this.stage;
         loop {
             match stage.as_mut().project() {
                 StageProj::Inner { future, state } => {
                     let response = ready!(future.poll(cx))?;
                     let state = state.take().expect("polled after completion");
                     if !state.was_loaded() {
+                        this.pool.give_back(state);
                         return Poll::Ready(Ok(response));
                     }
-                    let future: CommitFuture =
-                        Box::pin(async move { state.finish(response).await });
+                    let pending = match state.finish_now(response) {
+                        Finished::Now(response) => {
+                            this.pool.give_back(state);
+                            return Poll::Ready(Ok(response));
+                        }
+                        Finished::Later(pending) => pending,
+                    };
+                    let pool = this.pool.clone();
+                    let future: CommitFuture = Box::pin(async move {
+                        let response = state.finish_pending(pending).await;
+                        pool.give_back(state);
+                        response
+                    });
                     stage.set(Stage::Commit { future });
                 }
                 StageProj::Commit { future } => {

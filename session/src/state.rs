@@ -2,7 +2,7 @@
 //! changed by `Session<T>` handles, committed by the service.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -12,9 +12,10 @@ use tokio::sync::OnceCell;
 
 use crate::Error;
 use crate::clock::from_unix_ms;
+use crate::codec::MAC_LEN;
 use crate::cookies;
 use crate::data::Fields;
-use crate::id::SessionId;
+use crate::id::{SessionId, StoreKey};
 use crate::layer::Config;
 use crate::store::{DynStore, bounded};
 
@@ -33,7 +34,13 @@ pub(crate) struct Inner {
     /// The request lies outside the cookie's path: the session is ephemeral.
     pub(crate) out_of_scope: bool,
     /// The session's id: the loaded one, a regenerated one, or none yet for a new session.
+    /// Change it with [`Inner::set_id`], which forgets what was derived from the old one.
     pub(crate) id: Option<SessionId>,
+    /// The store key of `id`, once computed (it costs a SHA-256).
+    pub(crate) key: Option<StoreKey>,
+    /// The MAC of the id cookie the client presented for `id`, when the newest key verified it:
+    /// re-issuing that cookie then needs no new MAC (the value would be the same bytes).
+    pub(crate) presented_mac: Option<[u8; MAC_LEN]>,
     /// Every stored field, including those no session type of this request knows.
     pub(crate) fields: Fields,
     /// Storage keys written with a new value (present in `fields`) or removed (absent).
@@ -79,19 +86,20 @@ pub(crate) struct CookiePayload<S, F> {
 const MAX_NESTING: usize = 100;
 
 /// Whether `value` nests deeper than `limit` arrays and objects (iteratively: the value may be
-/// far deeper than the stack allows to recurse).
+/// far deeper than the stack allows to recurse). A scalar costs no allocation.
 pub(crate) fn nesting_exceeds(value: &Value, limit: usize) -> bool {
+    if !matches!(value, Value::Array(_) | Value::Object(_)) {
+        return false;
+    }
     let mut stack = vec![(value, 0usize)];
     while let Some((value, depth)) = stack.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        if depth + 1 > limit {
-            return true;
+        let next = depth + 1;
+        match value {
+            Value::Array(_) | Value::Object(_) if next > limit => return true,
+            Value::Array(items) => stack.extend(items.iter().map(|child| (child, next))),
+            Value::Object(map) => stack.extend(map.values().map(|child| (child, next))),
+            _ => {}
         }
-        stack.extend(children.map(|child| (child, depth + 1)));
     }
     false
 }
@@ -101,6 +109,8 @@ impl Inner {
         Self {
             out_of_scope: false,
             id: None,
+            key: None,
+            presented_mac: None,
             fields: Fields::new(),
             changed: BTreeSet::new(),
             created: now,
@@ -126,7 +136,7 @@ impl Inner {
         expires: OffsetDateTime,
         now: OffsetDateTime,
     ) {
-        self.id = Some(id);
+        self.set_id(Some(id));
         self.fields = fields;
         self.created = created;
         self.expires = expires;
@@ -153,9 +163,13 @@ impl Inner {
             Ok(default) if default == value => {
                 self.fields.remove(key);
             }
-            Ok(_) => {
-                self.fields.insert(key.to_owned(), value);
-            }
+            // Replacing in place keeps the stored key: no new `String` per write.
+            Ok(_) => match self.fields.get_mut(key) {
+                Some(slot) => *slot = value,
+                None => {
+                    self.fields.insert(key.to_owned(), value);
+                }
+            },
             Err(error) => {
                 self.error.get_or_insert(error);
                 return;
@@ -172,7 +186,7 @@ impl Inner {
         if stored.is_some() {
             self.remove = stored;
         }
-        self.id = None;
+        self.set_id(None);
         self.fields.clear();
         self.changed.clear();
         self.is_new = true;
@@ -182,10 +196,39 @@ impl Inner {
     }
 
     pub(crate) fn regenerate(&mut self) {
-        let old = self.id.replace(SessionId::generate());
+        let old = self.set_id(Some(SessionId::generate()));
         if !self.is_new && self.rekey_from.is_none() {
             self.rekey_from = old;
         }
+    }
+
+    /// Replaces the id, forgetting what was derived from the old one; returns the old one.
+    pub(crate) fn set_id(&mut self, id: Option<SessionId>) -> Option<SessionId> {
+        self.key = None;
+        self.presented_mac = None;
+        std::mem::replace(&mut self.id, id)
+    }
+
+    /// The id, minting one for a session that has none yet.
+    pub(crate) fn id_or_generate(&mut self) -> SessionId {
+        match &self.id {
+            Some(id) => id.clone(),
+            None => {
+                let id = SessionId::generate();
+                self.set_id(Some(id.clone()));
+                id
+            }
+        }
+    }
+
+    /// The store key of the session's id, computed once per id.
+    ///
+    /// # Panics
+    ///
+    /// If the session has no id.
+    pub(crate) fn store_key(&mut self) -> StoreKey {
+        let id = self.id.as_ref().expect("a stored session has an id");
+        self.key.get_or_insert_with(|| id.store_key()).clone()
     }
 }
 
@@ -196,6 +239,17 @@ impl RequestState {
             loaded: OnceCell::new(),
             inner: Mutex::new(Inner::fresh(OffsetDateTime::UNIX_EPOCH)),
         }
+    }
+
+    /// Makes the state of a finished request as good as new, for the next request.
+    pub(crate) fn reset(&mut self) {
+        // Without a load nothing can have touched `inner`: no `Session` exists before one.
+        if self.loaded.initialized() {
+            self.loaded = OnceCell::new();
+            *self.inner.get_mut().unwrap_or_else(PoisonError::into_inner) =
+                Inner::fresh(OffsetDateTime::UNIX_EPOCH);
+        }
+        self.inner.clear_poison();
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -242,7 +296,8 @@ fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now
         let Some(opened) = config.codec.open_data(value) else {
             continue;
         };
-        let payload = match serde_json::from_slice::<CookiePayload<String, Fields>>(&opened.value) {
+        // The id is base64url, never escaped in JSON, so it is borrowed rather than copied.
+        let payload = match serde_json::from_slice::<CookiePayload<&str, Fields>>(&opened.value) {
             Ok(payload) => payload,
             Err(error) => {
                 // Authentic but unreadable: written by an incompatible version. Start afresh
@@ -253,7 +308,7 @@ fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now
             }
         };
         let (Some(id), Some(created), Some(last_seen)) = (
-            SessionId::parse(&payload.i),
+            SessionId::parse(payload.i),
             from_unix_ms(payload.c),
             from_unix_ms(payload.s),
         ) else {
@@ -285,7 +340,7 @@ async fn load_from_store(
         let Some(opened) = config.codec.open_id(value) else {
             continue;
         };
-        let key = opened.value.store_key();
+        let key = opened.value.id.store_key();
         let record = match bounded(config.store_timeout, store.load(&key)).await {
             Ok(Some(record)) => record,
             Ok(None) => continue,
@@ -301,17 +356,19 @@ async fn load_from_store(
             // The store still has it (its own expiry lags, or the absolute timeout shrank):
             // delete it when the request commits.
             tracing::debug!("stored session expired");
-            inner.remove = Some(opened.value);
+            inner.remove = Some(opened.value.id);
             continue;
         }
         inner.adopt(
             config,
-            opened.value,
+            opened.value.id,
             record.fields,
             record.created,
             expires,
             now,
         );
+        inner.key = Some(key);
+        inner.presented_mac = (!opened.stale).then_some(opened.value.mac);
         inner.stale_cookie = opened.stale;
         return Ok(());
     }
