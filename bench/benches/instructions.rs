@@ -1,0 +1,198 @@
+//! Instruction counts per request, under callgrind: `cargo bench -p typed-sessions-bench
+//! --bench instructions [-- FILTER]`.
+//!
+//! For every row, route and scenario it runs the `bench-driver` binary under
+//! `valgrind --tool=callgrind --toggle-collect=ts_bench_measure`, so that only the measured
+//! requests (after a warm-up) are counted, and prints per request:
+//!
+//! - `Ir`: instructions executed, gross;
+//! - `SHA`: instructions inside SHA-256's block compression (inclusive), which valgrind runs in
+//!   software because it hides the CPU's SHA extensions; about 1,300 per 64-byte block;
+//! - `net`: `Ir - SHA`, the figure the targets are judged on;
+//! - `HMAC`: HMAC computations (calls of `typed_sessions::codec::Codec::mac` for typed-sessions,
+//!   of `hmac::get_der_key` — one per keyed HMAC — for tower-sessions);
+//! - ratios of `net` against the baseline, against the floor (a layer that only inserts one
+//!   request extension) and against tower-sessions.
+//!
+//! `TS_BENCH_REQUESTS` (default 200) sets the measured requests per case; the Redis rows run
+//! when the `redis` feature is on and `TS_BENCH_REDIS_URL` is set. Profiles are kept in
+//! `target/callgrind/` for `callgrind_annotate`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use typed_sessions_bench::profile::Profile;
+use typed_sessions_bench::{Route, Row, Scenario};
+
+const DRIVER: &str = env!("CARGO_BIN_EXE_bench-driver");
+
+/// One case's counts, per request.
+struct Counts {
+    instructions: f64,
+    sha256: f64,
+    hmacs: f64,
+}
+
+impl Counts {
+    fn net(&self) -> f64 {
+        self.instructions - self.sha256
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|arg| arg == "--bench") {
+        // `cargo test --benches` runs bench targets as tests: there is nothing to check here.
+        println!("instruction counts run under `cargo bench`; skipped");
+        return ExitCode::SUCCESS;
+    }
+    let filter = args.iter().find(|arg| !arg.starts_with('-')).cloned();
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("instructions: valgrind not found; install it (apt-get install valgrind)");
+        return ExitCode::FAILURE;
+    }
+    let requests: u32 = std::env::var("TS_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let out_dir = target_dir().join("callgrind");
+    std::fs::create_dir_all(&out_dir).expect("create target/callgrind");
+    let rows = Row::available();
+    if !rows.contains(&Row::TsRedis) {
+        println!("(ts-redis skipped: needs --features redis and TS_BENCH_REDIS_URL)\n");
+    }
+    println!("Per request, {requests} requests per case after a warm-up; net = Ir - SHA.\n");
+    println!(
+        "| route | client | row | Ir | SHA | net | HMAC | net / baseline | net / floor | net / tower-memory | net / tower-signed |"
+    );
+    println!("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    for route in Route::ALL {
+        for scenario in Scenario::ALL {
+            let mut baseline = None;
+            let mut floor = None;
+            let mut tower = [None, None];
+            let mut results = Vec::new();
+            for &row in &rows {
+                let name = format!("{row}/{}/{scenario}", route.name());
+                if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
+                    continue;
+                }
+                let counts = match measure(row, route, scenario, requests, &out_dir) {
+                    Ok(counts) => counts,
+                    Err(error) => {
+                        eprintln!("{name}: {error}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                match row {
+                    Row::Baseline => baseline = Some(counts.net()),
+                    Row::Floor => floor = Some(counts.net()),
+                    Row::TowerMemory => tower[0] = Some(counts.net()),
+                    Row::TowerSigned => tower[1] = Some(counts.net()),
+                    _ => {}
+                }
+                results.push((row, counts));
+            }
+            for (row, counts) in results {
+                let ratio = |to: Option<f64>, show: bool| match to {
+                    Some(to) if show && to > 0.0 => format!("{:.2}", counts.net() / to),
+                    _ => String::new(),
+                };
+                let vs_tower = row.is_typed_sessions();
+                println!(
+                    "| {route} | {scenario} | {row} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} |",
+                    counts.instructions,
+                    counts.sha256,
+                    counts.net(),
+                    trim(counts.hmacs),
+                    ratio(baseline, row != Row::Baseline),
+                    ratio(floor, vs_tower),
+                    ratio(tower[0], vs_tower),
+                    ratio(tower[1], vs_tower),
+                );
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// Requests in the short run whose counts are subtracted from the long run's.
+const SHORT_RUN: u32 = 8;
+
+/// Profiles one case twice, with `SHORT_RUN` and `SHORT_RUN + requests` measured requests, and
+/// divides the difference by `requests`.
+///
+/// The difference cancels the constant cost of entering the measured function, and it is what
+/// makes the call counts right: callgrind collects costs only inside the toggled function, but
+/// the call counters of a call site it has seen include the calls made outside (the setup and
+/// warm-up requests).
+fn measure(
+    row: Row,
+    route: Route,
+    scenario: Scenario,
+    requests: u32,
+    out_dir: &Path,
+) -> Result<Counts, String> {
+    let short = profile(row, route, scenario, SHORT_RUN, out_dir)?;
+    let long = profile(row, route, scenario, SHORT_RUN + requests, out_dir)?;
+    let hmacs = |profile: &Profile| {
+        if row.is_typed_sessions() {
+            profile.calls_to(|name| name == "typed_sessions::codec::Codec::mac")
+        } else {
+            profile.calls_to(|name| name == "hmac::get_der_key")
+        }
+    };
+    let per = |long: u64, short: u64| (long as f64 - short as f64) / f64::from(requests);
+    Ok(Counts {
+        instructions: per(long.instructions, short.instructions),
+        sha256: per(long.sha256, short.sha256),
+        hmacs: per(hmacs(&long), hmacs(&short)),
+    })
+}
+
+/// One callgrind run of the driver.
+fn profile(
+    row: Row,
+    route: Route,
+    scenario: Scenario,
+    requests: u32,
+    out_dir: &Path,
+) -> Result<Profile, String> {
+    let file = out_dir.join(format!(
+        "callgrind.{row}.{}.{scenario}.{requests}.out",
+        route.name()
+    ));
+    let output = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg("--toggle-collect=ts_bench_measure")
+        .arg(format!("--callgrind-out-file={}", file.display()))
+        .arg(DRIVER)
+        .args([row.name(), route.name(), scenario.name()])
+        .arg(requests.to_string())
+        .output()
+        .map_err(|error| format!("cannot run valgrind: {error}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "valgrind failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let text = std::fs::read_to_string(&file).map_err(|error| error.to_string())?;
+    Profile::parse(&text)
+}
+
+fn trim(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// `target/` of this workspace (the driver lives in `target/release/`).
+fn target_dir() -> PathBuf {
+    Path::new(DRIVER)
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| PathBuf::from("target"), Path::to_path_buf)
+}
