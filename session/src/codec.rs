@@ -98,6 +98,21 @@ impl Codec {
         value
     }
 
+    /// Whether `value` could be a cookie of this layer: a known version and the id of a
+    /// configured key. Costs no MAC, so that junk cookies sharing the session cookie's name are
+    /// skipped for free instead of using up the few candidates that are verified.
+    pub(crate) fn plausible(&self, value: &str) -> bool {
+        if value.len() > MAX_VALUE_LEN {
+            return false;
+        }
+        let mut parts = value.splitn(3, '.');
+        let (Some(version), Some(kid)) = (parts.next(), parts.next()) else {
+            return false;
+        };
+        matches!(version, ID_COOKIE | SIGNED_DATA | SEALED_DATA)
+            && self.keys.with_id(kid).next().is_some()
+    }
+
     /// The session id in an authentic id cookie.
     pub(crate) fn open_id(&self, value: &str) -> Option<Opened<IdCookie>> {
         let (version, kid, payload, mac) = self.verify(value)?;
@@ -332,6 +347,19 @@ mod tests {
         let mut other_name = c.clone();
         other_name.set_name("t".into());
         assert!(other_name.open_data(&a).is_none());
+    }
+
+    #[test]
+    fn plausibility_needs_a_known_version_and_key_id() {
+        let key = Key::generate();
+        let c = codec("s", &[&key]);
+        assert!(c.plausible(&c.seal_id(&SessionId::generate())));
+        assert!(c.plausible(&c.seal_data(b"{}")));
+        let other = codec("s", &[&Key::generate()]);
+        assert!(!c.plausible(&other.seal_data(b"{}")));
+        for junk in ["", "x", "9.abc.def", "%%%", &"1.".repeat(3000)] {
+            assert!(!c.plausible(junk), "{junk:?}");
+        }
     }
 
     #[test]

@@ -10,8 +10,9 @@ use crate::Error;
 /// The largest `Set-Cookie` header value browsers are guaranteed to keep (RFC 6265 §6.1).
 pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
 
-/// How many cookies named like the session cookie are tried (a browser may send one per
-/// matching path); the rest are ignored rather than each costing a MAC computation.
+/// How many plausible cookies named like the session cookie are verified (a browser may send one
+/// per matching path); the rest are ignored rather than each costing a MAC computation.
+/// Implausible ones (unknown version or key id) cost nothing and do not count.
 const MAX_CANDIDATES: usize = 4;
 
 /// The attributes of the session cookie.
@@ -218,8 +219,13 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
-/// The values of the cookies called `name` in the request, in the order sent, at most a few.
-pub(crate) fn values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator<Item = &'h str> {
+/// The values of the cookies called `name` in the request that pass `plausible`, in the order
+/// sent, at most a few.
+pub(crate) fn values<'h>(
+    headers: &'h HeaderMap,
+    name: &'h str,
+    plausible: impl Fn(&str) -> bool + 'h,
+) -> impl Iterator<Item = &'h str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -232,6 +238,7 @@ pub(crate) fn values<'h>(headers: &'h HeaderMap, name: &'h str) -> impl Iterator
                 .then(|| std::str::from_utf8(value.trim_ascii()).ok())
                 .flatten()
         })
+        .filter(move |value| plausible(value))
         .take(MAX_CANDIDATES)
 }
 
@@ -360,9 +367,9 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(COOKIE, HeaderValue::from_static("a=1; session=abc ; b=2"));
         headers.append(COOKIE, HeaderValue::from_static("session=def"));
-        let found: Vec<_> = values(&headers, "session").collect();
+        let found: Vec<_> = values(&headers, "session", |_| true).collect();
         assert_eq!(found, ["abc", "def"]);
-        assert_eq!(values(&headers, "sess").count(), 0);
+        assert_eq!(values(&headers, "sess", |_| true).count(), 0);
     }
 
     #[test]
@@ -372,7 +379,10 @@ mod tests {
             COOKIE,
             HeaderValue::from_bytes(b"a=\xff; session=abc;b=2").unwrap(),
         );
-        assert_eq!(values(&headers, "session").collect::<Vec<_>>(), ["abc"]);
+        assert_eq!(
+            values(&headers, "session", |_| true).collect::<Vec<_>>(),
+            ["abc"]
+        );
     }
 
     #[test]
@@ -382,7 +392,7 @@ mod tests {
             COOKIE,
             HeaderValue::from_bytes(b"session=\xff\xfe; ;;=; x").unwrap(),
         );
-        assert_eq!(values(&headers, "session").count(), 0);
+        assert_eq!(values(&headers, "session", |_| true).count(), 0);
     }
 
     #[test]
@@ -390,7 +400,18 @@ mod tests {
         let mut headers = HeaderMap::new();
         let many = vec!["session=x"; 1000].join("; ");
         headers.append(COOKIE, HeaderValue::from_str(&many).unwrap());
-        assert_eq!(values(&headers, "session").count(), MAX_CANDIDATES);
+        assert_eq!(
+            values(&headers, "session", |_| true).count(),
+            MAX_CANDIDATES
+        );
+        let real = "session=1.k.real";
+        headers.append(COOKIE, HeaderValue::from_static(real));
+        let found: Vec<_> = values(&headers, "session", |v| v.starts_with("1.")).collect();
+        assert_eq!(
+            found,
+            ["1.k.real"],
+            "implausible values do not use up the candidates"
+        );
     }
 
     #[test]

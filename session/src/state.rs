@@ -292,7 +292,7 @@ impl RequestState {
 }
 
 fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now: OffsetDateTime) {
-    for value in cookies::values(headers, config.codec.name()) {
+    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
         let Some(opened) = config.codec.open_data(value) else {
             continue;
         };
@@ -336,7 +336,7 @@ async fn load_from_store(
     headers: &HeaderMap,
     now: OffsetDateTime,
 ) -> Result<(), Error> {
-    for value in cookies::values(headers, config.codec.name()) {
+    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
         let Some(opened) = config.codec.open_id(value) else {
             continue;
         };
