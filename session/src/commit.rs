@@ -451,12 +451,24 @@ fn settle_cookie_store(config: &Config, inner: &mut Inner) -> Result<Option<Cook
         source,
     })?;
     let expires = config.expiry.deadline(created, now);
-    let header = config.cookie.set(
+    let header = match config.cookie.set(
         config.codec.name(),
         config.codec.seal_data(&json),
         now,
         expires,
-    )?;
+    ) {
+        Ok(header) => header,
+        // Only re-issuing what the client already holds (a new key or mode, an idle refresh):
+        // a re-issue that no longer fits (another mode can be a few bytes longer) is skipped,
+        // and the cookie the client holds stays valid, rather than failing every request.
+        Err(error @ Error::CookieTooLarge { .. }) if !(inner.is_new || changed || rekeyed) => {
+            tracing::warn!(%error, "session cookie not re-issued: it would no longer fit");
+            inner.stale_cookie = false;
+            inner.refresh = false;
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
     inner.saved(created, expires);
     Ok(Some(CookieAction::Set(header)))
 }

@@ -126,3 +126,44 @@ async fn size_03_large_session_in_an_external_store() {
     assert_eq!(r2.body.len(), 1 << 20);
     assert!(r2.body == message);
 }
+
+/// A cookie that fits in one mode is re-issued in the other (a few bytes longer) when the
+/// layer's mode changes; when that no longer fits, the re-issue is skipped and the cookie the
+/// client holds keeps working, instead of every request failing.
+#[tokio::test]
+async fn re_issue_that_no_longer_fits_is_skipped_not_fatal() {
+    use axum::extract::Path;
+    use axum::routing::get;
+    use http::StatusCode;
+
+    async fn fill(Path(len): Path<usize>, mut session: Session<Msg>) -> String {
+        session.message = "x".repeat(len);
+        "ok".into()
+    }
+    let routes = || reference_routes().route("/fill/{len}", get(fill));
+    let encrypted = TestApp::with(Backend::Cookie, routes(), |l| l.with_encryption(true));
+    // The longest message whose encrypted cookie still fits.
+    let (mut low, mut high) = (1usize, 4096usize);
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if encrypted.get(&format!("/fill/{mid}"), None).await.status == 200 {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    let full = encrypted.get(&format!("/fill/{low}"), None).await;
+    assert_eq!(full.status, 200);
+    let cookie = full.replay();
+
+    let signed = encrypted.sibling(routes(), test_key(), |l| l);
+    let read = signed.get("/read", Some(&cookie)).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body.len(), low, "the session is read");
+    assert!(
+        read.set_cookies().is_empty(),
+        "a re-issue that does not fit is skipped"
+    );
+    let again = signed.get("/read", Some(&cookie)).await;
+    assert_eq!((again.status, again.body.len()), (StatusCode::OK, low));
+}
