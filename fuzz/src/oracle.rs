@@ -1,13 +1,15 @@
 //! What must hold whatever the input: no server error, no session that a configured key did not
 //! sign, and the genuine session found whenever its cookie is among those the layer tries.
 
-use crate::fixture::{CONFIGURED, NAME, Outcome, TRIED};
+use crate::fixture::{CONFIGURED, MAX_VALUE_LEN, NAME, Outcome, TRIED};
 use crate::probe::Probe;
 use crate::wire;
 
 /// The values of the cookies called `NAME` in `headers`, in order, as the layer documents that
 /// it reads them: each header split at `;`, each pair at its first `=`, names and values trimmed
-/// of ASCII whitespace, values that are not UTF-8 skipped; at most `TRIED` of them.
+/// of ASCII whitespace, values that are not UTF-8 skipped, values that cannot be this layer's
+/// (not at most `MAX_VALUE_LEN` long, or not a known version and the id of a configured key)
+/// skipped for free; at most `TRIED` of the rest.
 pub fn tried<'h>(headers: &[&'h [u8]]) -> Vec<&'h str> {
     headers
         .iter()
@@ -20,8 +22,22 @@ pub fn tried<'h>(headers: &[&'h [u8]]) -> Vec<&'h str> {
             }
             std::str::from_utf8(pair[eq + 1..].trim_ascii()).ok()
         })
+        .filter(|value| plausible(value))
         .take(TRIED)
         .collect()
+}
+
+/// Whether `value` could be a cookie of the fixture's layers: a known version, then the id of
+/// a configured key.
+fn plausible(value: &str) -> bool {
+    if value.len() > MAX_VALUE_LEN {
+        return false;
+    }
+    let mut parts = value.splitn(3, '.');
+    let (Some(version), Some(kid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    matches!(version, "1" | "2" | "3") && CONFIGURED.iter().any(|master| wire::kid(master) == kid)
 }
 
 /// Shows an input in a failure message.
