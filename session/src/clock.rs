@@ -1,9 +1,11 @@
 //! Where "now" comes from: the system clock, or a manual clock that tests move by hand.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 /// The time source of a [`SessionLayer`](crate::SessionLayer) and a
 /// [`MemoryStore`](crate::MemoryStore). The system clock unless a [`ManualClock`] is given.
@@ -31,7 +33,7 @@ impl Clock {
     /// has millisecond precision, so times read back equal the times written.
     pub fn now(&self) -> OffsetDateTime {
         match &self.manual {
-            None => to_millis(OffsetDateTime::now_utc()),
+            None => system_now(),
             Some(manual) => manual.now(),
         }
     }
@@ -54,16 +56,67 @@ impl From<ManualClock> for Clock {
     }
 }
 
+/// The system time to the millisecond, built from Unix milliseconds.
+///
+/// `OffsetDateTime::now_utc` goes through calendar arithmetic on every call; here the calendar
+/// date of the current day comes from a small per-thread cache, so a read costs a clock read,
+/// a few divisions and a table lookup.
+fn system_now() -> OffsetDateTime {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|since| i64::try_from(since.as_millis()).ok());
+    since
+        .and_then(from_unix_ms)
+        .unwrap_or_else(|| to_millis(OffsetDateTime::now_utc()))
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+/// The Julian day number of 1970-01-01.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
+/// Days kept by [`date_of_day`]'s cache: today, the idle and absolute deadlines and the
+/// creation day of the sessions at hand rarely collide in eight slots.
+const CACHED_DAYS: usize = 8;
+
+thread_local! {
+    static DAYS: [Cell<(i64, Date)>; CACHED_DAYS] =
+        const { [const { Cell::new((i64::MIN, Date::MIN)) }; CACHED_DAYS] };
+}
+
+/// The calendar date `day` days after 1970-01-01, cached per thread.
+fn date_of_day(day: i64) -> Option<Date> {
+    let slot = usize::try_from(day.rem_euclid(CACHED_DAYS as i64)).unwrap_or(0);
+    DAYS.with(|days| {
+        let (cached_day, date) = days[slot].get();
+        if cached_day == day {
+            return Some(date);
+        }
+        let julian = i32::try_from(day.checked_add(UNIX_EPOCH_JULIAN_DAY)?).ok()?;
+        let date = Date::from_julian_day(julian).ok()?;
+        days[slot].set((day, date));
+        Some(date)
+    })
+}
+
 /// Unix time in whole milliseconds (rounded down): how cookies and SQL tables keep times.
 pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
-    let millis = at.unix_timestamp_nanos().div_euclid(1_000_000);
     // `OffsetDateTime` spans ±9999 years, well within `i64` milliseconds.
-    i64::try_from(millis).unwrap_or(if millis < 0 { i64::MIN } else { i64::MAX })
+    at.unix_timestamp() * 1000 + i64::from(at.millisecond())
 }
 
 /// The time `millis` Unix milliseconds stand for, if it is within `OffsetDateTime`'s range.
 pub(crate) fn from_unix_ms(millis: i64) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+    let date = date_of_day(millis.div_euclid(MS_PER_DAY))?;
+    let in_day = millis.rem_euclid(MS_PER_DAY);
+    // Every part is below its limit, so the conversions and `from_hms_milli` cannot fail.
+    let time = Time::from_hms_milli(
+        u8::try_from(in_day / 3_600_000).ok()?,
+        u8::try_from(in_day / 60_000 % 60).ok()?,
+        u8::try_from(in_day / 1000 % 60).ok()?,
+        u16::try_from(in_day % 1000).ok()?,
+    )
+    .ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 /// `at` without its sub-millisecond part.
@@ -123,5 +176,66 @@ impl ManualClock {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         *now += by;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the conversions replace: the `time` crate's own, general arithmetic.
+    fn reference(millis: i64) -> Option<OffsetDateTime> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
+    }
+
+    const MIN_MS: i64 = -377_705_116_800_000; // -9999-01-01
+    const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31 23:59:59.999
+
+    proptest! {
+        #[test]
+        fn from_unix_ms_agrees_with_time(millis in MIN_MS..=MAX_MS) {
+            let fast = from_unix_ms(millis).expect("in range");
+            prop_assert_eq!(Some(fast), reference(millis));
+            prop_assert_eq!(fast.offset(), time::UtcOffset::UTC);
+            prop_assert_eq!(unix_ms(fast), millis);
+        }
+
+        #[test]
+        fn unix_ms_rounds_down(nanos in -1_000_000_000_000_000_000i128..1_000_000_000_000_000_000i128) {
+            let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("in range");
+            prop_assert_eq!(i128::from(unix_ms(at)), nanos.div_euclid(1_000_000));
+        }
+    }
+
+    #[test]
+    fn out_of_range_is_none() {
+        assert_eq!(from_unix_ms(MAX_MS + 1), None);
+        assert_eq!(from_unix_ms(MIN_MS - 1), None);
+        assert_eq!(from_unix_ms(i64::MAX), None);
+        assert_eq!(from_unix_ms(i64::MIN), None);
+    }
+
+    #[test]
+    fn cached_days_do_not_leak_between_slots() {
+        // Days eight apart share a slot: each must still come out right after the other.
+        for round in 0..3 {
+            for day in [0i64, 8, 16, -8, 20_000, 20_008] {
+                let millis = day * MS_PER_DAY + 12_345 + round;
+                assert_eq!(from_unix_ms(millis), reference(millis), "day {day}");
+            }
+        }
+    }
+
+    #[test]
+    fn system_clock_reads_now_to_the_millisecond() {
+        let before = to_millis(OffsetDateTime::now_utc());
+        let now = Clock::system().now();
+        let after = OffsetDateTime::now_utc();
+        assert!(
+            before <= now && now <= after,
+            "{before} <= {now} <= {after}"
+        );
+        assert_eq!(now.nanosecond() % 1_000_000, 0);
     }
 }

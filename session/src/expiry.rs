@@ -2,6 +2,8 @@
 
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::{from_unix_ms, unix_ms};
+
 /// How long sessions live. Both limits are enforced by the server, whatever the browser does
 /// with the cookie.
 #[derive(Clone, Debug)]
@@ -32,11 +34,22 @@ impl Expiry {
         created: OffsetDateTime,
         last_seen: OffsetDateTime,
     ) -> OffsetDateTime {
-        let absolute = created.saturating_add(self.absolute);
+        at(self.deadline_ms(unix_ms(created), unix_ms(last_seen)))
+    }
+
+    /// [`Expiry::deadline`] in Unix milliseconds: integer arithmetic instead of calendar
+    /// arithmetic, which is what most of a request's time handling costs otherwise.
+    pub(crate) fn deadline_ms(&self, created: i64, last_seen: i64) -> i64 {
+        let absolute = created.saturating_add(millis(self.absolute));
         match self.idle {
-            Some(idle) => absolute.min(last_seen.saturating_add(idle)),
+            Some(idle) => absolute.min(last_seen.saturating_add(millis(idle))),
             None => absolute,
         }
+    }
+
+    /// The latest a session created at `created` (Unix milliseconds) may live.
+    pub(crate) fn absolute_deadline_ms(&self, created: i64) -> i64 {
+        created.saturating_add(millis(self.absolute))
     }
 
     /// The idle refresh interval: half the idle timeout unless configured.
@@ -54,10 +67,28 @@ impl Expiry {
         let Some(idle) = self.idle else {
             return false;
         };
-        let moved = self.deadline(created, now) - current;
-        moved > Duration::ZERO && moved >= self.refresh_after(idle)
+        let moved = self
+            .deadline_ms(unix_ms(created), unix_ms(now))
+            .saturating_sub(unix_ms(current));
+        moved > 0 && moved >= millis(self.refresh_after(idle))
     }
 }
+
+/// A duration in whole milliseconds, saturating at `i64`'s range.
+fn millis(duration: Duration) -> i64 {
+    let whole = duration.whole_milliseconds();
+    i64::try_from(whole).unwrap_or(if whole < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// The time of `millis` Unix milliseconds, clamped to what `OffsetDateTime` can hold (as
+/// `saturating_add` would).
+pub(crate) fn at(millis: i64) -> OffsetDateTime {
+    from_unix_ms(millis.clamp(MIN_MS, MAX_MS)).expect("clamped into range")
+}
+
+/// -9999-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z, the range of `OffsetDateTime`.
+const MIN_MS: i64 = -377_705_116_800_000;
+const MAX_MS: i64 = 253_402_300_799_999;
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +135,18 @@ mod tests {
         let e = expiry(200, 1000);
         let current = T0 + Duration::milliseconds(1000);
         assert!(!e.refresh_due(T0, current, T0 + Duration::milliseconds(950)));
+    }
+
+    #[test]
+    fn deadlines_saturate_at_the_ends_of_time() {
+        let e = Expiry {
+            idle: None,
+            absolute: Duration::MAX,
+            refresh_after: None,
+        };
+        assert_eq!(unix_ms(e.deadline(T0, T0)), MAX_MS);
+        assert_eq!(at(i64::MIN), from_unix_ms(MIN_MS).unwrap());
+        assert_eq!(at(MIN_MS - 1), at(MIN_MS));
     }
 
     #[test]

@@ -11,10 +11,11 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 
 use crate::Error;
-use crate::clock::from_unix_ms;
+use crate::clock::{from_unix_ms, unix_ms};
 use crate::codec::MAC_LEN;
 use crate::cookies;
 use crate::data::Fields;
+use crate::expiry::at;
 use crate::id::{SessionId, StoreKey};
 use crate::layer::Config;
 use crate::store::{DynStore, bounded};
@@ -277,21 +278,22 @@ impl RequestState {
 
     async fn load(&self, headers: &HeaderMap, path: &str) -> Result<Inner, Error> {
         let config = &*self.config;
-        let now = config.clock.now();
-        let mut inner = Inner::fresh(now);
+        // A new session's times are set when it is first saved; until then nothing reads them,
+        // and a request without a session cookie does not read the clock.
+        let mut inner = Inner::fresh(OffsetDateTime::UNIX_EPOCH);
         if !config.cookie.covers(path) {
             inner.out_of_scope = true;
             return Ok(inner);
         }
         match &config.store {
-            None => load_from_cookie(config, &mut inner, headers, now),
-            Some(store) => load_from_store(config, &**store, &mut inner, headers, now).await?,
+            None => load_from_cookie(config, &mut inner, headers),
+            Some(store) => load_from_store(config, &**store, &mut inner, headers).await?,
         }
         Ok(inner)
     }
 }
 
-fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now: OffsetDateTime) {
+fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap) {
     for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
         let Some(opened) = config.codec.open_data(value) else {
             continue;
@@ -307,7 +309,7 @@ fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now
                 continue;
             }
         };
-        let (Some(id), Some(created), Some(last_seen)) = (
+        let (Some(id), Some(created), Some(_)) = (
             SessionId::parse(payload.i),
             from_unix_ms(payload.c),
             from_unix_ms(payload.s),
@@ -318,12 +320,13 @@ fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap, now
             inner.presented = true;
             continue;
         };
-        let expires = config.expiry.deadline(created, last_seen);
-        if expires <= now {
+        let expires = config.expiry.deadline_ms(payload.c, payload.s);
+        let now = config.clock.now();
+        if expires <= unix_ms(now) {
             tracing::debug!("session cookie expired");
             continue;
         }
-        inner.adopt(config, id, payload.d, created, expires, now);
+        inner.adopt(config, id, payload.d, created, at(expires), now);
         inner.stale_cookie = opened.stale;
         return;
     }
@@ -334,7 +337,6 @@ async fn load_from_store(
     store: &dyn DynStore,
     inner: &mut Inner,
     headers: &HeaderMap,
-    now: OffsetDateTime,
 ) -> Result<(), Error> {
     for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
         let Some(opened) = config.codec.open_id(value) else {
@@ -350,8 +352,13 @@ async fn load_from_store(
             }
             Err(error) => return Err(error),
         };
-        let absolute = record.created.saturating_add(config.expiry.absolute);
-        let expires = record.expires.min(absolute);
+        let absolute = config.expiry.absolute_deadline_ms(unix_ms(record.created));
+        let expires = if unix_ms(record.expires) <= absolute {
+            record.expires
+        } else {
+            at(absolute)
+        };
+        let now = config.clock.now();
         if expires <= now {
             // The store still has it (its own expiry lags, or the absolute timeout shrank):
             // delete it when the request commits.
