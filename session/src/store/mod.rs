@@ -152,10 +152,18 @@ impl<S: SessionStore> DynStore for S {
 }
 
 /// Runs one store call, bounded by `limit`.
+///
+/// The call is polled once before the timer is armed: a store that answers at once (the
+/// memory store, a cache hit) costs no timer. The limit counts from that first poll.
 pub(crate) async fn bounded<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
+    let mut call = std::pin::pin!(call);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(result) = first {
+        return result;
+    }
     match tokio::time::timeout(limit, call).await {
         Ok(result) => result,
         Err(_) => Err(Error::Timeout(limit)),
