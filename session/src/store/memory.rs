@@ -2,12 +2,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::clock::Clock;
+use crate::clock::{Clock, unix_ms};
 use crate::id::StoreKey;
 use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
@@ -48,9 +49,55 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Entries {
-    records: HashMap<StoreKey, Record>,
-    by_expiry: BTreeSet<(OffsetDateTime, StoreKey)>,
+    records: HashMap<StoreKey, Entry, BuildHasherDefault<DigestHasher>>,
+    /// One `(indexed, key)` per record, in expiry order. A record's entry is never later than
+    /// its expiry, but may be earlier: a write that only extends the expiry (nearly every
+    /// write) leaves the index alone, and the sweep moves an entry it finds early.
+    by_expiry: BTreeSet<(i64, StoreKey)>,
     capacity: usize,
+}
+
+struct Entry {
+    record: Record,
+    /// Where the record's index entry is: Unix milliseconds, at or before its expiry.
+    indexed: i64,
+}
+
+/// Hashes a [`StoreKey`] by its first 16 hex digits.
+///
+/// A store key is a SHA-256 digest: its digits are already uniformly random, so 64 bits of
+/// them are the hash, without SipHash's rounds over all 64 characters. Keys are only ever
+/// inserted for ids the server drew itself, so a client cannot aim keys at one bucket; looking
+/// up keys it chose costs one probe sequence like any other miss.
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let (Some(high), Some(low)) = (bytes.get(..8), bytes.get(8..16)) else {
+            // Not a store key (the map hashes nothing else): fold it in whole.
+            for &byte in bytes {
+                self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+            }
+            return;
+        };
+        self.0 ^= nibbles(high) << 4 | nibbles(low);
+    }
+
+    /// The length prefix of the key's bytes: always the same.
+    fn write_usize(&mut self, _: usize) {}
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Eight ASCII hex digits → their values, one per byte (`'0'..='9'`, `'a'..='f'`).
+fn nibbles(digits: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(digits);
+    let word = u64::from_le_bytes(word);
+    (word & 0x0f0f_0f0f_0f0f_0f0f) + 9 * ((word >> 6) & 0x0101_0101_0101_0101)
 }
 
 impl MemoryStore {
@@ -89,7 +136,7 @@ impl MemoryStore {
         entries
             .records
             .values()
-            .filter(|r| !r.is_expired(now))
+            .filter(|entry| !entry.record.is_expired(now))
             .count()
     }
 
@@ -132,36 +179,80 @@ impl fmt::Debug for MemoryStore {
 
 impl Entries {
     fn live(&mut self, key: &StoreKey, now: OffsetDateTime) -> Option<&mut Record> {
-        let expired = self.records.get(key)?.is_expired(now);
+        let expired = self.records.get(key)?.record.is_expired(now);
         if expired {
             self.delete(key);
             return None;
         }
-        self.records.get_mut(key)
+        self.records.get_mut(key).map(|entry| &mut entry.record)
+    }
+
+    fn insert(&mut self, key: &StoreKey, record: Record) {
+        let indexed = unix_ms(record.expires);
+        self.by_expiry.insert((indexed, key.clone()));
+        if let Some(old) = self.records.insert(key.clone(), Entry { record, indexed }) {
+            self.by_expiry.remove(&(old.indexed, key.clone()));
+        }
     }
 
     fn delete(&mut self, key: &StoreKey) {
-        if let Some(record) = self.records.remove(key) {
-            self.by_expiry.remove(&(record.expires, key.clone()));
+        if let Some(entry) = self.records.remove(key) {
+            self.by_expiry.remove(&(entry.indexed, key.clone()));
         }
     }
 
-    fn set_expiry(&mut self, key: &StoreKey, old: OffsetDateTime, new: OffsetDateTime) {
-        if old != new {
+    /// Keeps the index entry of the record under `key` at or before its (new) expiry.
+    fn expiry_changed(&mut self, key: &StoreKey) {
+        let Some(entry) = self.records.get_mut(key) else {
+            return;
+        };
+        let expires = unix_ms(entry.record.expires);
+        if expires < entry.indexed {
+            let old = std::mem::replace(&mut entry.indexed, expires);
             self.by_expiry.remove(&(old, key.clone()));
-            self.by_expiry.insert((new, key.clone()));
+            self.by_expiry.insert((expires, key.clone()));
         }
     }
 
-    /// Deletes up to `limit` expired entries, earliest expiry first.
+    /// The earliest index entry, moved until it is exact: then its record is the one that
+    /// expires first. Returns that record's key and expiry.
+    fn earliest(&mut self) -> Option<(StoreKey, i64)> {
+        loop {
+            let (indexed, key) = self.by_expiry.pop_first()?;
+            let Some(entry) = self.records.get_mut(&key) else {
+                continue;
+            };
+            let expires = unix_ms(entry.record.expires);
+            if expires == indexed {
+                self.by_expiry.insert((indexed, key.clone()));
+                return Some((key, expires));
+            }
+            entry.indexed = expires;
+            self.by_expiry.insert((expires, key));
+        }
+    }
+
+    /// Visits up to `limit` index entries that are due: deletes their records when expired,
+    /// moves the entries to the records' real expiry when not.
     fn sweep(&mut self, now: OffsetDateTime, limit: usize) {
+        let now = unix_ms(now);
         for _ in 0..limit {
             match self.by_expiry.first() {
-                Some((expires, key)) if *expires <= now => {
-                    let key = key.clone();
-                    self.delete(&key);
-                }
+                Some((indexed, _)) if *indexed <= now => {}
                 _ => break,
+            }
+            let Some((_, key)) = self.by_expiry.pop_first() else {
+                break;
+            };
+            let Some(entry) = self.records.get_mut(&key) else {
+                continue;
+            };
+            let expires = unix_ms(entry.record.expires);
+            if expires <= now {
+                self.records.remove(&key);
+            } else {
+                entry.indexed = expires;
+                self.by_expiry.insert((expires, key));
             }
         }
     }
@@ -172,7 +263,7 @@ impl Entries {
         }
         self.sweep(now, usize::MAX);
         while self.records.len() >= self.capacity {
-            let Some((_, key)) = self.by_expiry.first().cloned() else {
+            let Some((key, _)) = self.earliest() else {
                 break;
             };
             tracing::debug!("memory session store full; evicting the session closest to expiry");
@@ -195,8 +286,7 @@ impl SessionStore for MemoryStore {
             return Ok(Created::AlreadyExists);
         }
         entries.make_room(now);
-        entries.by_expiry.insert((record.expires, key.clone()));
-        entries.records.insert(key.clone(), record.clone());
+        entries.insert(key, record.clone());
         Ok(Created::Created)
     }
 
@@ -207,9 +297,8 @@ impl SessionStore for MemoryStore {
         let Some(record) = entries.live(key, now) else {
             return Ok(Applied::Missing);
         };
-        let old = record.expires;
         patch.apply_to(record);
-        entries.set_expiry(key, old, patch.expires);
+        entries.expiry_changed(key);
         Ok(Applied::Applied)
     }
 
@@ -225,8 +314,140 @@ impl SessionStore for MemoryStore {
         let Some(record) = entries.live(key, now) else {
             return Ok(Applied::Missing);
         };
-        let old = std::mem::replace(&mut record.expires, expires);
-        entries.set_expiry(key, old, expires);
+        record.expires = expires;
+        entries.expiry_changed(key);
         Ok(Applied::Applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::data::Fields;
+    use crate::id::SessionId;
+
+    fn record(now: OffsetDateTime, ttl_secs: i64) -> Record {
+        Record {
+            fields: Fields::new(),
+            created: now,
+            expires: now + time::Duration::seconds(ttl_secs),
+        }
+    }
+
+    fn patch(expires: OffsetDateTime) -> Patch {
+        Patch {
+            changed: Fields::new(),
+            removed: Vec::new(),
+            expires,
+        }
+    }
+
+    fn keys(n: usize) -> Vec<StoreKey> {
+        (0..n).map(|_| SessionId::generate().store_key()).collect()
+    }
+
+    /// Every record has exactly one index entry, at or before its expiry.
+    fn assert_consistent(store: &MemoryStore) {
+        let entries = store.lock();
+        assert_eq!(entries.by_expiry.len(), entries.records.len());
+        for (key, entry) in &entries.records {
+            assert!(entries.by_expiry.contains(&(entry.indexed, key.clone())));
+            assert!(entry.indexed <= unix_ms(entry.record.expires));
+        }
+    }
+
+    #[tokio::test]
+    async fn eviction_picks_the_real_earliest_expiry_after_extensions() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::new()
+            .with_capacity(3)
+            .with_clock(clock.clone());
+        let now = clock.now();
+        let k = keys(4);
+        for (key, ttl) in k.iter().zip([10, 20, 30]) {
+            store.create(key, &record(now, ttl)).await.unwrap();
+        }
+        // The first two live longest now; their index entries stay where they were.
+        store
+            .patch(&k[0], &patch(now + time::Duration::seconds(100)))
+            .await
+            .unwrap();
+        store
+            .touch(&k[1], now + time::Duration::seconds(90))
+            .await
+            .unwrap();
+        assert_consistent(&store);
+        store.create(&k[3], &record(now, 40)).await.unwrap();
+        assert_consistent(&store);
+        assert!(
+            store.load(&k[2]).await.unwrap().is_none(),
+            "closest to expiry"
+        );
+        for key in [&k[0], &k[1], &k[3]] {
+            assert!(store.load(key).await.unwrap().is_some());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_shortened_expiry_moves_the_index_entry() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::new()
+            .with_capacity(2)
+            .with_clock(clock.clone());
+        let now = clock.now();
+        let k = keys(3);
+        store.create(&k[0], &record(now, 10)).await.unwrap();
+        store.create(&k[1], &record(now, 20)).await.unwrap();
+        store
+            .touch(&k[1], now + time::Duration::seconds(5))
+            .await
+            .unwrap();
+        assert_consistent(&store);
+        store.create(&k[2], &record(now, 30)).await.unwrap();
+        assert!(store.load(&k[1]).await.unwrap().is_none());
+        assert!(store.load(&k[0]).await.unwrap().is_some());
+    }
+
+    #[tokio::test]
+    async fn the_sweep_deletes_expired_records_and_moves_extended_ones() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::new().with_clock(clock.clone());
+        let now = clock.now();
+        let k = keys(20);
+        for key in &k {
+            store.create(key, &record(now, 10)).await.unwrap();
+        }
+        for key in &k[..10] {
+            store
+                .touch(key, now + time::Duration::seconds(60))
+                .await
+                .unwrap();
+        }
+        clock.advance(Duration::from_secs(11));
+        // Each write sweeps a few due entries; a handful of writes visits all twenty.
+        let extra = keys(5);
+        for key in &extra {
+            store.create(key, &record(clock.now(), 600)).await.unwrap();
+            assert_consistent(&store);
+        }
+        let entries = store.lock();
+        assert_eq!(entries.records.len(), 15, "the ten untouched ones are gone");
+        assert!(k[..10].iter().all(|key| entries.records.contains_key(key)));
+        let due = unix_ms(clock.now());
+        assert!(entries.by_expiry.iter().all(|(indexed, _)| *indexed > due));
+    }
+
+    #[test]
+    fn digest_hasher_reads_64_random_bits() {
+        let mut hasher = DigestHasher::default();
+        hasher.write(b"0123456789abcdef0000");
+        // Byte i of the hash holds digit i (high nibble) and digit i + 8 (low nibble).
+        assert_eq!(hasher.finish(), 0x7f6e_5d4c_3b2a_1908);
+        let mut other = DigestHasher::default();
+        other.write(b"short");
+        assert_ne!(other.finish(), 0);
     }
 }
