@@ -11,8 +11,6 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::Mac;
 
 use crate::id::SessionId;
@@ -29,13 +27,8 @@ const ID_COOKIE: &str = "1";
 const SIGNED_DATA: &str = "2";
 const SEALED_DATA: &str = "3";
 
-pub(crate) fn b64_encode(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn b64_decode(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
-}
+use crate::b64::decode as b64_decode;
+pub(crate) use crate::b64::encode as b64_encode;
 
 /// An authentic cookie, and whether it should be re-issued in the current form (signed by an
 /// older key, or in the other cookie-store mode).
@@ -260,15 +253,14 @@ impl Codec {
 /// Appends `.<base64url(mac)>` to a value.
 fn push_mac(value: &mut String, mac: &[u8; MAC_LEN]) {
     value.push('.');
-    URL_SAFE_NO_PAD.encode_string(mac, value);
+    crate::b64::encode_into(mac, value);
 }
 
 /// Decodes a base64url MAC on the stack (it is checked on every request that reads a session).
 fn decode_mac(text: &str) -> Option<[u8; MAC_LEN]> {
-    // One spare byte: the decoder wants room for its length estimate, not the exact length.
-    let mut buf = [0u8; MAC_LEN + 1];
-    let len = URL_SAFE_NO_PAD.decode_slice(text, &mut buf).ok()?;
-    buf[..len].try_into().ok()
+    let mut mac = [0u8; MAC_LEN];
+    let len = crate::b64::decode_into(text, &mut mac)?;
+    (len == MAC_LEN).then_some(mac)
 }
 
 fn cipher(key: &Key) -> Aes256Gcm {

@@ -94,6 +94,7 @@
 //! None is on by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod b64;
 mod clock;
 mod codec;
 mod commit;
