@@ -3,9 +3,10 @@
 use cookie::SameSite;
 use http::HeaderMap;
 use http::header::COOKIE;
-use time::{Duration, Month, OffsetDateTime, UtcOffset, Weekday};
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::Error;
+use crate::clock::unix_ms;
 
 /// The largest `Set-Cookie` header value browsers are guaranteed to keep (RFC 6265 §6.1).
 pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
@@ -50,10 +51,10 @@ impl CookieConfig {
         expires: OffsetDateTime,
     ) -> Result<String, Error> {
         let lifetime = self.persistent.then(|| {
-            let remaining = (expires - now).max(Duration::ZERO);
             // Round up: a cookie must not die in the browser before it dies on the server.
-            let seconds = remaining.whole_seconds() + i64::from(remaining.subsec_nanoseconds() > 0);
-            (seconds, expires)
+            let expires_ms = unix_ms(expires) + i64::from(expires.nanosecond() % 1_000_000 != 0);
+            let remaining_ms = expires_ms.saturating_sub(unix_ms(now)).max(0);
+            (remaining_ms.saturating_add(999) / 1000, expires)
         });
         let header = self.render(name, &value, lifetime);
         if header.len() > MAX_SET_COOKIE_LEN {
@@ -158,57 +159,61 @@ fn decimal_len(n: i64, width: usize) -> usize {
 /// The length of an HTTP date without the year's digits: `Sun, 06 Nov  08:49:37 GMT`.
 const HTTP_DATE_LEN_BUT_YEAR: usize = 25;
 
-/// Appends `n` in decimal, zero-padded to at least `width` digits.
+/// Appends `n` in decimal, zero-padded to at least `width` digits (at most 20).
 fn push_decimal(out: &mut String, n: i64, width: usize) {
     if n < 0 {
         out.push('-');
     }
-    let mut rest = n.unsigned_abs();
     let mut digits = [b'0'; 20];
-    let mut start = digits.len();
-    while rest > 0 || digits.len() - start < width.max(1) {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
+    let start = digits.len() - write_decimal(&mut digits, n.unsigned_abs(), width);
+    out.push_str(std::str::from_utf8(&digits[start..]).expect("digits are ASCII"));
+}
+
+/// Writes `n` right-aligned at the end of `digits`, zero-padded to `width`; returns how many
+/// bytes it took.
+fn write_decimal(digits: &mut [u8], mut n: u64, width: usize) -> usize {
+    let mut used = 0;
+    while n > 0 || used < width.max(1) {
+        used += 1;
+        digits[digits.len() - used] = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    used
 }
 
 /// Appends `at` (in UTC) as an HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`), the format the
 /// `cookie` crate writes `Expires` in.
 fn push_http_date(out: &mut String, at: OffsetDateTime) {
-    out.push_str(match at.weekday() {
-        Weekday::Monday => "Mon, ",
-        Weekday::Tuesday => "Tue, ",
-        Weekday::Wednesday => "Wed, ",
-        Weekday::Thursday => "Thu, ",
-        Weekday::Friday => "Fri, ",
-        Weekday::Saturday => "Sat, ",
-        Weekday::Sunday => "Sun, ",
-    });
-    push_decimal(out, i64::from(at.day()), 2);
-    out.push_str(match at.month() {
-        Month::January => " Jan ",
-        Month::February => " Feb ",
-        Month::March => " Mar ",
-        Month::April => " Apr ",
-        Month::May => " May ",
-        Month::June => " Jun ",
-        Month::July => " Jul ",
-        Month::August => " Aug ",
-        Month::September => " Sep ",
-        Month::October => " Oct ",
-        Month::November => " Nov ",
-        Month::December => " Dec ",
-    });
-    push_decimal(out, i64::from(at.year()), 1);
-    out.push(' ');
-    push_decimal(out, i64::from(at.hour()), 2);
-    out.push(':');
-    push_decimal(out, i64::from(at.minute()), 2);
-    out.push(':');
-    push_decimal(out, i64::from(at.second()), 2);
-    out.push_str(" GMT");
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let (year, month, day) = at.to_calendar_date();
+    let (hour, minute, second) = at.to_hms();
+    if !(0..=9999).contains(&year) {
+        // Outside four digits (`OffsetDateTime` reaches ±9999): the general path.
+        out.push_str(&format!(
+            "{}, {day:02} {} {year} {hour:02}:{minute:02}:{second:02} GMT",
+            std::str::from_utf8(WEEKDAYS[usize::from(at.weekday().number_days_from_monday())])
+                .expect("ASCII"),
+            std::str::from_utf8(MONTHS[usize::from(u8::from(month) - 1)]).expect("ASCII"),
+        ));
+        return;
+    }
+    // `Sun, 06 Nov 1994 08:49:37 GMT`, years below 1000 without leading zeros.
+    let mut date = *b"Www, dd Mmm yyyy hh:mm:ss GMT";
+    date[..3].copy_from_slice(WEEKDAYS[usize::from(at.weekday().number_days_from_monday())]);
+    write_decimal(&mut date[5..7], u64::from(day), 2);
+    date[8..11].copy_from_slice(MONTHS[usize::from(u8::from(month) - 1)]);
+    let year_digits = write_decimal(&mut date[12..16], year.unsigned_abs().into(), 1);
+    write_decimal(&mut date[17..19], u64::from(hour), 2);
+    write_decimal(&mut date[20..22], u64::from(minute), 2);
+    write_decimal(&mut date[23..25], u64::from(second), 2);
+    let date = std::str::from_utf8(&date).expect("ASCII");
+    out.push_str(&date[..5]);
+    out.push_str(&date[5..12]);
+    out.push_str(&date[16 - year_digits..]);
 }
 
 /// Whether `name` is an RFC 6265 cookie name (an RFC 7230 token).
@@ -275,6 +280,7 @@ mod tests {
     use super::*;
     use cookie::Cookie;
     use http::HeaderValue;
+    use time::Duration;
     use time::macros::datetime;
 
     /// What the `cookie` crate writes for the same cookie: the reference for `render`.
@@ -308,6 +314,7 @@ mod tests {
             datetime!(2031-12-31 23:59:59.999 +02:00),
             datetime!(0999-01-05 09:08:07 UTC),
             datetime!(9999-12-31 23:59:59 UTC),
+            datetime!(-0042-03-04 05:06:07 UTC),
         ];
         for secure in [true, false] {
             for http_only in [true, false] {
@@ -324,7 +331,7 @@ mod tests {
                             };
                             let lifetimes = times
                                 .iter()
-                                .zip([0, 1, 59, 86_400, 1_209_600, 315_569_520_000])
+                                .zip([0, 1, 59, 86_400, 1_209_600, 315_569_520_000, 7])
                                 .map(|(&at, secs)| Some((secs, at)))
                                 .chain([None]);
                             for lifetime in lifetimes {
