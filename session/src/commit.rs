@@ -106,7 +106,7 @@ impl RequestState {
             Settled::Done(response) => return Finished::Now(response),
             Settled::Save(response) => response,
         };
-        match self.plan_save() {
+        match self.plan_save(Moment::Last) {
             Planned::Done(outcome) => Finished::Now(self.conclude(response, outcome)),
             Planned::Store { remove, write } => Finished::Later(Pending {
                 response,
@@ -168,14 +168,14 @@ impl RequestState {
     /// Writes the request's changes to the store and settles the cookie. Safe to call more than
     /// once: each call writes only what changed since the last.
     pub(crate) async fn persist(&self) -> Result<Option<CookieAction>, Error> {
-        match self.plan_save() {
+        match self.plan_save(Moment::During) {
             Planned::Done(outcome) => outcome,
             Planned::Store { remove, write } => self.carry_out(remove, write).await,
         }
     }
 
     /// Decides what a save writes, and settles it when no store call is needed.
-    fn plan_save(&self) -> Planned {
+    fn plan_save(&self, moment: Moment) -> Planned {
         let config = &*self.config;
         let mut inner = self.lock();
         if config.store.is_none() {
@@ -184,7 +184,7 @@ impl RequestState {
         if let Some(error) = inner.error.take() {
             return Planned::Done(Err(error));
         }
-        match plan(config, &mut inner) {
+        match plan(config, &mut inner, moment) {
             (None, None) => Planned::Done(Ok(inner.presented_expired())),
             (remove, write) => Planned::Store { remove, write },
         }
@@ -219,12 +219,27 @@ impl Inner {
     }
 }
 
+/// When a save happens: the one at the end of the request may take the fields out of the state
+/// instead of copying them, since nothing reads them afterwards.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Moment {
+    /// An explicit `Session::save`: the request goes on with the state.
+    During,
+    /// The commit at the end of the request.
+    Last,
+}
+
 /// Decides the store write for an external store, and resets the state as if it succeeded.
 /// The clock is read only for a write (a read that changes nothing does not need the time).
 fn plan(
     config: &Config,
     inner: &mut Inner,
+    moment: Moment,
 ) -> (Option<SessionId>, Option<(Write, OffsetDateTime)>) {
+    let fields = |inner: &mut Inner| match moment {
+        Moment::During => inner.fields.clone(),
+        Moment::Last => std::mem::take(&mut inner.fields),
+    };
     let remove = inner.remove.take();
     let untouched = inner.rekey_from.is_none()
         && inner.changed.is_empty()
@@ -241,7 +256,7 @@ fn plan(
     let write = if inner.is_new {
         let id = inner.id_or_generate();
         let record = Record {
-            fields: inner.fields.clone(),
+            fields: fields(inner),
             created: now,
             expires: config.expiry.deadline(now, now),
         };
@@ -257,7 +272,7 @@ fn plan(
         });
         if let Some(old) = inner.rekey_from.take() {
             let record = Record {
-                fields: inner.fields.clone(),
+                fields: fields(inner),
                 created: inner.created,
                 expires,
             };
