@@ -14,6 +14,7 @@ mod sqlite;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -153,19 +154,95 @@ impl<S: SessionStore> DynStore for S {
 
 /// Runs one store call, bounded by `limit`.
 ///
-/// The call is polled once before the timer is armed: a store that answers at once (the
-/// memory store, a cache hit) costs no timer. The limit counts from that first poll.
+/// The timer is armed only when the call does not answer on its first poll: a store that
+/// answers at once (the memory store, a cache hit) costs no timer, and a remote store's call
+/// is not polled again until it or the timer wakes the task. The limit counts from that
+/// first poll.
 pub(crate) async fn bounded<T>(
     limit: Duration,
     call: impl Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
     let mut call = std::pin::pin!(call);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(result) = first {
-        return result;
+    // Outside the task's cooperative budget, like `tokio::time::timeout`'s: a call that uses
+    // the budget up cannot keep its own deadline from firing.
+    let mut timer = std::pin::pin!(None::<tokio::task::Unconstrained<tokio::time::Sleep>>);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(result) = call.as_mut().poll(cx) {
+            return Poll::Ready(result);
+        }
+        if timer.is_none() {
+            timer.set(Some(tokio::task::unconstrained(tokio::time::sleep(limit))));
+        }
+        let timer = timer.as_mut().as_pin_mut().expect("armed above");
+        timer.poll(cx).map(|()| Err(Error::Timeout(limit)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_at_once_is_polled_once() {
+        let polls = AtomicUsize::new(0);
+        let call = async {
+            polls.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, Error>(7)
+        };
+        assert_eq!(bounded(Duration::from_secs(1), call).await.unwrap(), 7);
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
     }
-    match tokio::time::timeout(limit, call).await {
-        Ok(result) => result,
-        Err(_) => Err(Error::Timeout(limit)),
+
+    /// Answers once woken from outside; counts its polls.
+    struct Remote<'a> {
+        polls: &'a AtomicUsize,
+        waker: &'a std::sync::Mutex<Option<std::task::Waker>>,
+        answered: &'a std::sync::atomic::AtomicBool,
+    }
+
+    impl Future for Remote<'_> {
+        type Output = Result<u8, Error>;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            if self.answered.load(Ordering::SeqCst) {
+                return Poll::Ready(Ok(9));
+            }
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_later_answer_is_polled_once_per_wake() {
+        let polls = AtomicUsize::new(0);
+        let waker = std::sync::Mutex::new(None::<std::task::Waker>);
+        let answered = std::sync::atomic::AtomicBool::new(false);
+        let call = Remote {
+            polls: &polls,
+            waker: &waker,
+            answered: &answered,
+        };
+        let answer = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            answered.store(true, Ordering::SeqCst);
+            waker.lock().unwrap().take().expect("polled").wake();
+        };
+        let (outcome, ()) = tokio::join!(bounded(Duration::from_secs(1), call), answer);
+        assert_eq!(outcome.unwrap(), 9);
+        // Once before the answer, once after its wake: never twice in a row.
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_answer_times_out_at_the_limit() {
+        let start = tokio::time::Instant::now();
+        let limit = Duration::from_millis(250);
+        let outcome = bounded(limit, std::future::pending::<Result<(), Error>>()).await;
+        assert!(matches!(outcome, Err(Error::Timeout(l)) if l == limit));
+        assert_eq!(start.elapsed(), limit);
     }
 }
