@@ -188,11 +188,10 @@ impl Entries {
     }
 
     fn insert(&mut self, key: &StoreKey, record: Record) {
+        self.delete(key);
         let indexed = unix_ms(record.expires);
         self.by_expiry.insert((indexed, key.clone()));
-        if let Some(old) = self.records.insert(key.clone(), Entry { record, indexed }) {
-            self.by_expiry.remove(&(old.indexed, key.clone()));
-        }
+        self.records.insert(key.clone(), Entry { record, indexed });
     }
 
     fn delete(&mut self, key: &StoreKey) {
@@ -235,10 +234,10 @@ impl Entries {
     /// Visits up to `limit` index entries that are due: deletes their records when expired,
     /// moves the entries to the records' real expiry when not.
     fn sweep(&mut self, now: OffsetDateTime, limit: usize) {
-        let now = unix_ms(now);
+        let now_ms = unix_ms(now);
         for _ in 0..limit {
             match self.by_expiry.first() {
-                Some((indexed, _)) if *indexed <= now => {}
+                Some((indexed, _)) if *indexed <= now_ms => {}
                 _ => break,
             }
             let Some((_, key)) = self.by_expiry.pop_first() else {
@@ -247,12 +246,16 @@ impl Entries {
             let Some(entry) = self.records.get_mut(&key) else {
                 continue;
             };
-            let expires = unix_ms(entry.record.expires);
-            if expires <= now {
+            if entry.record.is_expired(now) {
                 self.records.remove(&key);
-            } else {
-                entry.indexed = expires;
-                self.by_expiry.insert((expires, key));
+                continue;
+            }
+            let expires = unix_ms(entry.record.expires);
+            entry.indexed = expires;
+            self.by_expiry.insert((expires, key));
+            if expires <= now_ms {
+                // Live for less than a millisecond more: the earliest entry, and not due.
+                break;
             }
         }
     }
@@ -440,14 +443,66 @@ mod tests {
         assert!(entries.by_expiry.iter().all(|(indexed, _)| *indexed > due));
     }
 
+    #[tokio::test]
+    async fn removing_or_recreating_a_record_with_an_early_index_entry_leaves_no_orphan() {
+        let clock = ManualClock::starting_now();
+        let store = MemoryStore::new().with_clock(clock.clone());
+        let now = clock.now();
+        let k = keys(2);
+        for key in &k {
+            store.create(key, &record(now, 10)).await.unwrap();
+            store
+                .touch(key, now + time::Duration::seconds(60))
+                .await
+                .unwrap();
+        }
+        store.remove(&k[0]).await.unwrap();
+        assert_consistent(&store);
+        // Expired in the store's eyes, then created again under the same key.
+        clock.advance(Duration::from_secs(61));
+        store.create(&k[1], &record(clock.now(), 30)).await.unwrap();
+        assert_consistent(&store);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_record_is_not_swept_before_its_sub_millisecond_expiry() {
+        let clock = ManualClock::new(time::macros::datetime!(2026-01-01 0:00 UTC));
+        let store = MemoryStore::new().with_clock(clock.clone());
+        let now = clock.now();
+        let k = keys(2);
+        let mut late = record(now, 0);
+        late.expires = now + time::Duration::microseconds(1500);
+        store.create(&k[0], &late).await.unwrap();
+        clock.advance(Duration::from_millis(1));
+        // A write sweeps: the record is due by the millisecond, but live by the microsecond.
+        store.create(&k[1], &record(clock.now(), 60)).await.unwrap();
+        assert_consistent(&store);
+        assert!(store.load(&k[0]).await.unwrap().is_some());
+        clock.advance(Duration::from_millis(1));
+        store
+            .create(&keys(1)[0], &record(clock.now(), 60))
+            .await
+            .unwrap();
+        assert!(
+            store.lock().records.get(&k[0]).is_none(),
+            "swept once expired"
+        );
+        assert_consistent(&store);
+    }
+
     #[test]
     fn digest_hasher_reads_64_random_bits() {
-        let mut hasher = DigestHasher::default();
-        hasher.write(b"0123456789abcdef0000");
+        let hash = |bytes: &[u8]| {
+            let mut hasher = DigestHasher::default();
+            hasher.write_usize(bytes.len());
+            hasher.write(bytes);
+            hasher.finish()
+        };
         // Byte i of the hash holds digit i (high nibble) and digit i + 8 (low nibble).
-        assert_eq!(hasher.finish(), 0x7f6e_5d4c_3b2a_1908);
-        let mut other = DigestHasher::default();
-        other.write(b"short");
-        assert_ne!(other.finish(), 0);
+        assert_eq!(hash(b"0123456789abcdef0000"), 0x7f6e_5d4c_3b2a_1908);
+        assert_eq!(hash(b"0123456789abcdef"), hash(b"0123456789abcdefffff"));
+        // Anything else is folded in whole.
+        assert_ne!(hash(b"short"), hash(b"shorT"));
     }
 }
