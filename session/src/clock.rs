@@ -100,7 +100,8 @@ fn date_of_day(day: i64) -> Option<Date> {
 
 /// Unix time in whole milliseconds (rounded down): how cookies and SQL tables keep times.
 pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
-    // `OffsetDateTime` spans ±9999 years, well within `i64` milliseconds.
+    // `OffsetDateTime` spans ±9999 years (±999 999 with `time/large-dates`), well within `i64`
+    // milliseconds.
     at.unix_timestamp() * 1000 + i64::from(at.millisecond())
 }
 
@@ -189,12 +190,17 @@ mod tests {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()
     }
 
-    const MIN_MS: i64 = -377_705_116_800_000; // -9999-01-01
-    const MAX_MS: i64 = 253_402_300_799_999; // 9999-12-31 23:59:59.999
+    fn min_ms() -> i64 {
+        unix_ms(time::PrimitiveDateTime::MIN.assume_utc())
+    }
+
+    fn max_ms() -> i64 {
+        unix_ms(time::PrimitiveDateTime::MAX.assume_utc())
+    }
 
     proptest! {
         #[test]
-        fn from_unix_ms_agrees_with_time(millis in MIN_MS..=MAX_MS) {
+        fn from_unix_ms_agrees_with_time(millis in min_ms()..=max_ms()) {
             let fast = from_unix_ms(millis).expect("in range");
             prop_assert_eq!(Some(fast), reference(millis));
             prop_assert_eq!(fast.offset(), time::UtcOffset::UTC);
@@ -202,7 +208,7 @@ mod tests {
         }
 
         #[test]
-        fn unix_ms_rounds_down(nanos in -1_000_000_000_000_000_000i128..1_000_000_000_000_000_000i128) {
+        fn unix_ms_rounds_down(nanos in i128::from(min_ms()) * 1_000_000..i128::from(max_ms()) * 1_000_000) {
             let at = OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("in range");
             prop_assert_eq!(i128::from(unix_ms(at)), nanos.div_euclid(1_000_000));
         }
@@ -210,8 +216,10 @@ mod tests {
 
     #[test]
     fn out_of_range_is_none() {
-        assert_eq!(from_unix_ms(MAX_MS + 1), None);
-        assert_eq!(from_unix_ms(MIN_MS - 1), None);
+        assert_eq!(from_unix_ms(max_ms() + 1), None);
+        assert_eq!(from_unix_ms(min_ms() - 1), None);
+        assert!(from_unix_ms(max_ms()).is_some());
+        assert!(from_unix_ms(min_ms()).is_some());
         assert_eq!(from_unix_ms(i64::MAX), None);
         assert_eq!(from_unix_ms(i64::MIN), None);
     }

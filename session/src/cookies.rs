@@ -305,6 +305,33 @@ mod tests {
         cookie.to_string()
     }
 
+    /// The `Max-Age` of a cookie set at `now` until `expires`.
+    fn max_age(now: OffsetDateTime, expires: OffsetDateTime) -> String {
+        let header = CookieConfig::default()
+            .set("s", "v".into(), now, expires)
+            .unwrap();
+        let start = header.find("Max-Age=").unwrap() + "Max-Age=".len();
+        header[start..].split(';').next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn max_age_rounds_up_to_whole_seconds() {
+        let now = datetime!(2026-11-25 12:00:00.250 UTC);
+        let after = |d: Duration| max_age(now, now + d);
+        assert_eq!(after(Duration::ZERO), "0");
+        assert_eq!(after(-Duration::seconds(5)), "0");
+        assert_eq!(after(Duration::milliseconds(1)), "1");
+        assert_eq!(after(Duration::milliseconds(1000)), "1");
+        assert_eq!(after(Duration::milliseconds(1001)), "2");
+        assert_eq!(
+            after(Duration::nanoseconds(1)),
+            "1",
+            "a sub-millisecond expiry"
+        );
+        assert_eq!(after(Duration::seconds(1) + Duration::nanoseconds(1)), "2");
+        assert_eq!(after(Duration::days(1)), "86400");
+    }
+
     #[test]
     fn set_cookie_is_written_as_the_cookie_crate_writes_it() {
         let times = [

@@ -1,6 +1,6 @@
 //! Idle and absolute expiry, and when an idle refresh is worth a write.
 
-use time::{Duration, OffsetDateTime};
+use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::clock::{from_unix_ms, unix_ms};
 
@@ -74,21 +74,29 @@ impl Expiry {
     }
 }
 
-/// A duration in whole milliseconds, saturating at `i64`'s range.
+/// A duration in milliseconds, a fraction of a millisecond counting as a whole one (clock
+/// times are whole milliseconds, so this keeps every comparison and `Max-Age` as exact as
+/// with the duration itself), saturating at `i64`'s range.
 fn millis(duration: Duration) -> i64 {
-    let whole = duration.whole_milliseconds();
+    let whole =
+        duration.whole_milliseconds() + i128::from(duration.subsec_nanoseconds() % 1_000_000 > 0);
     i64::try_from(whole).unwrap_or(if whole < 0 { i64::MIN } else { i64::MAX })
 }
 
-/// The time of `millis` Unix milliseconds, clamped to what `OffsetDateTime` can hold (as
-/// `saturating_add` would).
+/// The time of `millis` Unix milliseconds, clamped to the first and last millisecond
+/// `OffsetDateTime` can hold.
 pub(crate) fn at(millis: i64) -> OffsetDateTime {
-    from_unix_ms(millis.clamp(MIN_MS, MAX_MS)).expect("clamped into range")
+    from_unix_ms(millis).unwrap_or_else(|| {
+        if millis < 0 {
+            PrimitiveDateTime::MIN.assume_utc()
+        } else {
+            let last = PrimitiveDateTime::MAX;
+            last.replace_nanosecond(last.nanosecond() / 1_000_000 * 1_000_000)
+                .expect("a smaller nanosecond is valid")
+                .assume_utc()
+        }
+    })
 }
-
-/// -9999-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z, the range of `OffsetDateTime`.
-const MIN_MS: i64 = -377_705_116_800_000;
-const MAX_MS: i64 = 253_402_300_799_999;
 
 #[cfg(test)]
 mod tests {
@@ -144,9 +152,27 @@ mod tests {
             absolute: Duration::MAX,
             refresh_after: None,
         };
-        assert_eq!(unix_ms(e.deadline(T0, T0)), MAX_MS);
-        assert_eq!(at(i64::MIN), from_unix_ms(MIN_MS).unwrap());
-        assert_eq!(at(MIN_MS - 1), at(MIN_MS));
+        let last = e.deadline(T0, T0);
+        assert_eq!(last.year(), PrimitiveDateTime::MAX.year());
+        assert_eq!(last.nanosecond(), 999_000_000);
+        assert_eq!(at(i64::MAX), last);
+        assert_eq!(at(i64::MIN), PrimitiveDateTime::MIN.assume_utc());
+        assert_eq!(
+            at(unix_ms(PrimitiveDateTime::MIN.assume_utc()) - 1),
+            at(i64::MIN)
+        );
+    }
+
+    #[test]
+    fn sub_millisecond_timeouts_count_as_a_whole_millisecond() {
+        let e = Expiry {
+            idle: Some(Duration::microseconds(500)),
+            absolute: Duration::milliseconds(1500) + Duration::nanoseconds(1),
+            refresh_after: None,
+        };
+        assert_eq!(e.deadline_ms(0, 0), 1);
+        assert_eq!(e.deadline_ms(0, 5000), 1501);
+        assert!(e.deadline(T0, T0) > T0, "never born expired");
     }
 
     #[test]
