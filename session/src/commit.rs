@@ -1,5 +1,7 @@
 //! The end of a request: write what changed to the store, and set or expire the cookie.
 
+use std::sync::Arc;
+
 use axum_core::body::Body;
 use axum_core::response::{IntoResponse, Response};
 use http::HeaderValue;
@@ -101,12 +103,20 @@ impl RequestState {
     /// Commits the session into `response` right away when that needs no store call (the
     /// cookie store; a store session that nothing changed), so that the commit needs no future;
     /// otherwise hands back what [`RequestState::finish_pending`] completes.
-    pub(crate) fn finish_now(&self, response: Response) -> Finished {
+    pub(crate) fn finish_now(self: &Arc<Self>, response: Response) -> Finished {
         let response = match self.settle(response) {
             Settled::Done(response) => return Finished::Now(response),
             Settled::Save(response) => response,
         };
-        match self.plan_save(Moment::Last) {
+        // A `Session` moved into a task that outlives the handler still holds the state and
+        // may save again: then the fields stay where they are. Nothing can clone the state
+        // without holding it, so a count of one cannot change under us.
+        let moment = if Arc::strong_count(self) == 1 {
+            Moment::Last
+        } else {
+            Moment::During
+        };
+        match self.plan_save(moment) {
             Planned::Done(outcome) => Finished::Now(self.conclude(response, outcome)),
             Planned::Store { remove, write } => Finished::Later(Pending {
                 response,
@@ -219,13 +229,13 @@ impl Inner {
     }
 }
 
-/// When a save happens: the one at the end of the request may take the fields out of the state
-/// instead of copying them, since nothing reads them afterwards.
+/// When a save happens: the one at the end of the request, with no handle left that could save
+/// again, may take the fields out of the state instead of copying them.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Moment {
     /// An explicit `Session::save`: the request goes on with the state.
     During,
-    /// The commit at the end of the request.
+    /// The commit at the end of the request, when nothing else holds the state.
     Last,
 }
 

@@ -157,7 +157,7 @@ where
                         this.pool.give_back(state);
                         return Poll::Ready(Ok(response));
                     }
-                    let pending = match state.finish_now(response) {
+                    let pending = match RequestState::finish_now(&state, response) {
                         Finished::Now(response) => {
                             this.pool.give_back(state);
                             return Poll::Ready(Ok(response));
