@@ -1,33 +1,64 @@
 //! Idle and absolute expiry, and when an idle refresh is worth a write.
 
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
+use std::time::Duration as StdDuration;
+
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::clock::{from_unix_ms, unix_ms};
 
 /// How long sessions live. Both limits are enforced by the server, whatever the browser does
 /// with the cookie.
+///
+/// Kept in milliseconds (a fraction of a millisecond counting as a whole one: clock times are
+/// whole milliseconds, so comparisons and `Max-Age` stay as exact as with the durations), so
+/// that a request's expiry arithmetic is integer arithmetic.
 #[derive(Clone, Debug)]
 pub(crate) struct Expiry {
     /// A session unused for this long expires; `None` disables the idle limit.
-    pub(crate) idle: Option<Duration>,
+    idle: Option<i64>,
     /// A session expires this long after it was created, however active.
-    pub(crate) absolute: Duration,
+    absolute: i64,
     /// The idle deadline is only moved (a store write or a new cookie) when it would move by at
     /// least this much; zero means on every request that extracts the session ("rolling").
-    pub(crate) refresh_after: Option<Duration>,
+    refresh_after: Option<i64>,
 }
+
+const MS_PER_DAY: i64 = 86_400_000;
 
 impl Default for Expiry {
     fn default() -> Self {
         Self {
-            idle: Some(Duration::days(1)),
-            absolute: Duration::days(14),
+            idle: Some(MS_PER_DAY),
+            absolute: 14 * MS_PER_DAY,
             refresh_after: None,
         }
     }
 }
 
 impl Expiry {
+    pub(crate) fn set_idle(&mut self, idle: Option<StdDuration>) {
+        self.idle = idle.map(millis);
+    }
+
+    pub(crate) fn set_absolute(&mut self, absolute: StdDuration) {
+        self.absolute = millis(absolute);
+    }
+
+    pub(crate) fn set_refresh_after(&mut self, after: Option<StdDuration>) {
+        self.refresh_after = after.map(millis);
+    }
+
+    /// Why the limits cannot work, if they cannot.
+    pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.absolute <= 0 {
+            return Some("the absolute timeout must be positive");
+        }
+        if self.idle.is_some_and(|idle| idle <= 0) {
+            return Some("the idle timeout must be positive");
+        }
+        None
+    }
+
     /// When a session created at `created` and last refreshed at `last_seen` expires.
     pub(crate) fn deadline(
         &self,
@@ -37,24 +68,18 @@ impl Expiry {
         at(self.deadline_ms(unix_ms(created), unix_ms(last_seen)))
     }
 
-    /// [`Expiry::deadline`] in Unix milliseconds: integer arithmetic instead of calendar
-    /// arithmetic, which is what most of a request's time handling costs otherwise.
+    /// [`Expiry::deadline`] in Unix milliseconds.
     pub(crate) fn deadline_ms(&self, created: i64, last_seen: i64) -> i64 {
-        let absolute = created.saturating_add(millis(self.absolute));
+        let absolute = self.absolute_deadline_ms(created);
         match self.idle {
-            Some(idle) => absolute.min(last_seen.saturating_add(millis(idle))),
+            Some(idle) => absolute.min(last_seen.saturating_add(idle)),
             None => absolute,
         }
     }
 
     /// The latest a session created at `created` (Unix milliseconds) may live.
     pub(crate) fn absolute_deadline_ms(&self, created: i64) -> i64 {
-        created.saturating_add(millis(self.absolute))
-    }
-
-    /// The idle refresh interval: half the idle timeout unless configured.
-    fn refresh_after(&self, idle: Duration) -> Duration {
-        self.refresh_after.unwrap_or(idle / 2)
+        created.saturating_add(self.absolute)
     }
 
     /// Whether a session whose deadline is `current` should have it moved now.
@@ -67,20 +92,19 @@ impl Expiry {
         let Some(idle) = self.idle else {
             return false;
         };
+        // Half the idle timeout unless configured.
+        let after = self.refresh_after.unwrap_or(idle / 2);
         let moved = self
             .deadline_ms(unix_ms(created), unix_ms(now))
             .saturating_sub(unix_ms(current));
-        moved > 0 && moved >= millis(self.refresh_after(idle))
+        moved > 0 && moved >= after
     }
 }
 
-/// A duration in milliseconds, a fraction of a millisecond counting as a whole one (clock
-/// times are whole milliseconds, so this keeps every comparison and `Max-Age` as exact as
-/// with the duration itself), saturating at `i64`'s range.
-fn millis(duration: Duration) -> i64 {
-    let whole =
-        duration.whole_milliseconds() + i128::from(duration.subsec_nanoseconds() % 1_000_000 > 0);
-    i64::try_from(whole).unwrap_or(if whole < 0 { i64::MIN } else { i64::MAX })
+/// A duration in milliseconds, a started millisecond counting as a whole one, saturating.
+fn millis(duration: StdDuration) -> i64 {
+    let whole = duration.as_millis() + u128::from(duration.subsec_nanos() % 1_000_000 > 0);
+    i64::try_from(whole).unwrap_or(i64::MAX)
 }
 
 /// The time of `millis` Unix milliseconds, clamped to the first and last millisecond
@@ -101,14 +125,15 @@ pub(crate) fn at(millis: i64) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::Duration;
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-01-01 0:00 UTC);
 
     fn expiry(idle_ms: i64, absolute_ms: i64) -> Expiry {
         Expiry {
-            idle: Some(Duration::milliseconds(idle_ms)),
-            absolute: Duration::milliseconds(absolute_ms),
+            idle: Some(idle_ms),
+            absolute: absolute_ms,
             refresh_after: None,
         }
     }
@@ -132,7 +157,7 @@ mod tests {
     #[test]
     fn rolling_refreshes_whenever_the_deadline_moves() {
         let mut e = expiry(2000, 60_000);
-        e.refresh_after = Some(Duration::ZERO);
+        e.set_refresh_after(Some(StdDuration::ZERO));
         let current = e.deadline(T0, T0);
         assert!(!e.refresh_due(T0, current, T0));
         assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(1)));
@@ -147,11 +172,9 @@ mod tests {
 
     #[test]
     fn deadlines_saturate_at_the_ends_of_time() {
-        let e = Expiry {
-            idle: None,
-            absolute: Duration::MAX,
-            refresh_after: None,
-        };
+        let mut e = expiry(1, 1);
+        e.set_idle(None);
+        e.set_absolute(StdDuration::MAX);
         let last = e.deadline(T0, T0);
         assert_eq!(last.year(), PrimitiveDateTime::MAX.year());
         assert_eq!(last.nanosecond(), 999_000_000);
@@ -165,14 +188,15 @@ mod tests {
 
     #[test]
     fn sub_millisecond_timeouts_count_as_a_whole_millisecond() {
-        let e = Expiry {
-            idle: Some(Duration::microseconds(500)),
-            absolute: Duration::milliseconds(1500) + Duration::nanoseconds(1),
-            refresh_after: None,
-        };
+        let mut e = expiry(1, 1);
+        e.set_idle(Some(StdDuration::from_micros(500)));
+        e.set_absolute(StdDuration::from_millis(1500) + StdDuration::from_nanos(1));
         assert_eq!(e.deadline_ms(0, 0), 1);
         assert_eq!(e.deadline_ms(0, 5000), 1501);
         assert!(e.deadline(T0, T0) > T0, "never born expired");
+        assert_eq!(e.problem(), None);
+        e.set_idle(Some(StdDuration::ZERO));
+        assert_eq!(e.problem(), Some("the idle timeout must be positive"));
     }
 
     #[test]

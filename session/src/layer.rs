@@ -224,29 +224,32 @@ impl SessionLayer {
 
     /// Expires a session unused for `idle` (default 1 day).
     pub fn with_idle_timeout(self, idle: Duration) -> Self {
-        self.edit(|c| c.expiry.idle = Some(to_time(idle)))
+        self.edit(|c| c.expiry.set_idle(Some(idle)))
     }
 
     /// Lets sessions live until the absolute timeout however long they are unused.
     pub fn without_idle_timeout(self) -> Self {
-        self.edit(|c| c.expiry.idle = None)
+        self.edit(|c| c.expiry.set_idle(None))
     }
 
     /// Expires every session `absolute` after it was created, however active (default 14 days).
     pub fn with_absolute_timeout(self, absolute: Duration) -> Self {
-        self.edit(|c| c.expiry.absolute = to_time(absolute))
+        self.edit(|c| c.expiry.set_absolute(absolute))
     }
 
     /// Moves the idle deadline only when it would move by at least `after` (default: half the
     /// idle timeout), so that reading a session is not a write on every request.
     pub fn with_idle_refresh_after(self, after: Duration) -> Self {
-        self.edit(|c| c.expiry.refresh_after = Some(to_time(after)))
+        self.edit(|c| c.expiry.set_refresh_after(Some(after)))
     }
 
     /// Refreshes the idle deadline (and re-sends a persistent cookie) on every request that
     /// extracts an existing session. Requests that never extract it still cost nothing.
     pub fn with_rolling(self, rolling: bool) -> Self {
-        self.edit(|c| c.expiry.refresh_after = rolling.then_some(time::Duration::ZERO))
+        self.edit(|c| {
+            c.expiry
+                .set_refresh_after(rolling.then_some(Duration::ZERO))
+        })
     }
 
     /// Saves the session even when the response is a server error (default: 5xx responses
@@ -290,24 +293,11 @@ impl SessionLayer {
                 "`SameSite=None` requires `Secure`: browsers drop such cookies".into(),
             ));
         }
-        if config.expiry.absolute <= time::Duration::ZERO {
-            return Err(Error::Config(
-                "the absolute timeout must be positive".into(),
-            ));
-        }
-        if config
-            .expiry
-            .idle
-            .is_some_and(|idle| idle <= time::Duration::ZERO)
-        {
-            return Err(Error::Config("the idle timeout must be positive".into()));
+        if let Some(problem) = config.expiry.problem() {
+            return Err(Error::Config(problem.into()));
         }
         Ok(())
     }
-}
-
-fn to_time(duration: Duration) -> time::Duration {
-    time::Duration::try_from(duration).unwrap_or(time::Duration::MAX)
 }
 
 impl<S> Layer<S> for SessionLayer {
