@@ -98,12 +98,10 @@ impl Codec {
         if value.len() > MAX_VALUE_LEN {
             return false;
         }
-        let mut parts = value.splitn(3, '.');
-        let (Some(version), Some(kid)) = (parts.next(), parts.next()) else {
-            return false;
-        };
-        matches!(version, ID_COOKIE | SIGNED_DATA | SEALED_DATA)
-            && self.keys.with_id(kid).next().is_some()
+        split_header(value).is_some_and(|(version, kid, _)| {
+            matches!(version, ID_COOKIE | SIGNED_DATA | SEALED_DATA)
+                && self.keys.with_id(kid).next().is_some()
+        })
     }
 
     /// The session id in an authentic id cookie.
@@ -176,13 +174,14 @@ impl Codec {
         if value.len() > MAX_VALUE_LEN {
             return None;
         }
-        let (signed, tag) = value.rsplit_once('.')?;
-        if tag.len() != MAC_B64_LEN {
+        // `<signed>.<tag>`, the tag of a known length: no search for the last dot.
+        let split = value.len().checked_sub(MAC_B64_LEN + 1)?;
+        let (signed, tag) = (value.get(..split)?, value.get(split..)?.strip_prefix('.')?);
+        if tag.contains('.') {
             return None;
         }
         let tag = decode_mac(tag)?;
-        let mut parts = signed.splitn(3, '.');
-        let (version, kid, payload) = (parts.next()?, parts.next()?, parts.next()?);
+        let (version, kid, payload) = split_header(signed)?;
         let index = self
             .keys
             .with_id(kid)
@@ -250,6 +249,18 @@ impl Codec {
     }
 }
 
+/// `<version>.<kid>.<rest>`: a one-character version and the key id, found without searching
+/// the (long) rest of the value.
+fn split_header(value: &str) -> Option<(&str, &str, &str)> {
+    let version = value.get(..1)?;
+    let after = value.get(1..)?.strip_prefix('.')?;
+    let dot = after.bytes().take(KEY_ID_MAX + 1).position(|b| b == b'.')?;
+    Some((version, &after[..dot], &after[dot + 1..]))
+}
+
+/// The longest key id [`split_header`] looks for (key ids are 8 characters).
+const KEY_ID_MAX: usize = 16;
+
 /// Appends `.<base64url(mac)>` to a value.
 fn push_mac(value: &mut String, mac: &[u8; MAC_LEN]) {
     value.push('.');
@@ -277,6 +288,33 @@ mod tests {
             ring.push_old((*key).clone());
         }
         Codec::new(name.to_owned(), ring)
+    }
+
+    #[test]
+    fn header_split() {
+        assert_eq!(split_header("1.kid.rest.x"), Some(("1", "kid", "rest.x")));
+        assert_eq!(split_header("1.kid."), Some(("1", "kid", "")));
+        assert_eq!(split_header("12.kid.rest"), None, "one-character versions");
+        assert_eq!(split_header("1kid.rest"), None);
+        assert_eq!(split_header("1.kid"), None, "no payload");
+        assert_eq!(split_header(&format!("1.{}.x", "k".repeat(17))), None);
+        assert_eq!(split_header("é.kid.rest"), None);
+    }
+
+    #[test]
+    fn a_tag_of_the_wrong_length_or_with_a_dot_is_refused_before_any_mac() {
+        let key = Key::generate();
+        let c = codec("session", &[&key]);
+        let sealed = c.seal_id(&SessionId::generate());
+        assert!(c.open_id(&sealed).is_some());
+        assert!(c.open_id(&sealed[..sealed.len() - 1]).is_none());
+        assert!(c.open_id(&format!("{sealed}A")).is_none());
+        let dotted = format!(
+            "{}.{}",
+            &sealed[..sealed.len() - 10],
+            &sealed[sealed.len() - 9..]
+        );
+        assert!(c.open_id(&dotted).is_none());
     }
 
     #[test]
