@@ -217,16 +217,17 @@ impl Entries {
     /// expires first. Returns that record's key and expiry.
     fn earliest(&mut self) -> Option<(StoreKey, i64)> {
         loop {
-            let (indexed, key) = self.by_expiry.pop_first()?;
+            let (indexed, key) = self.by_expiry.first()?.clone();
             let Some(entry) = self.records.get_mut(&key) else {
+                self.by_expiry.pop_first();
                 continue;
             };
             let expires = unix_ms(entry.record.expires);
             if expires == indexed {
-                self.by_expiry.insert((indexed, key.clone()));
                 return Some((key, expires));
             }
             entry.indexed = expires;
+            self.by_expiry.pop_first();
             self.by_expiry.insert((expires, key));
         }
     }
