@@ -486,7 +486,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            store.lock().records.get(&k[0]).is_none(),
+            !store.lock().records.contains_key(&k[0]),
             "swept once expired"
         );
         assert_consistent(&store);
