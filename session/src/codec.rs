@@ -13,12 +13,14 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::Mac;
 
-use crate::id::SessionId;
+use crate::id::{ID_LEN, SessionId};
 use crate::key::{Key, KeyRing, fill_random};
 
 /// Values longer than this are refused before any decoding or MAC work.
 pub(crate) const MAX_VALUE_LEN: usize = 4096;
 const NONCE_LEN: usize = 12;
+/// AES-GCM's authentication tag.
+const TAG_LEN: usize = 16;
 /// An HMAC-SHA256 tag, in bytes and in base64url.
 pub(crate) const MAC_LEN: usize = 32;
 const MAC_B64_LEN: usize = 43;
@@ -78,16 +80,33 @@ impl Codec {
         self.encrypt = encrypt;
     }
 
-    /// The cookie value carrying `id` (external stores).
-    pub(crate) fn seal_id(&self, id: &SessionId) -> String {
-        self.sign(ID_COOKIE, id.as_str())
+    /// The length of an id cookie's value.
+    pub(crate) fn id_len(&self) -> usize {
+        self.signed_len(ID_COOKIE, ID_LEN)
     }
 
-    /// What [`Codec::seal_id`] returns for `id`, given the MAC of an id cookie for `id` that the
-    /// newest key verified: the same bytes, without computing the MAC again.
-    pub(crate) fn reseal_id(&self, id: &SessionId, mac: &[u8; MAC_LEN]) -> String {
-        let mut value = self.unsigned(ID_COOKIE, self.keys.newest(), id.as_str());
-        push_mac(&mut value, mac);
+    /// Appends the cookie value carrying `id` (external stores). `presented_mac` is the MAC of
+    /// an id cookie for `id` that the newest key verified: the value is then the same bytes,
+    /// written without computing the MAC again.
+    pub(crate) fn write_id(
+        &self,
+        out: &mut String,
+        id: &SessionId,
+        presented_mac: Option<&[u8; MAC_LEN]>,
+    ) {
+        self.write_signed(
+            out,
+            ID_COOKIE,
+            |out| out.push_str(id.as_str()),
+            presented_mac,
+        );
+    }
+
+    /// The cookie value carrying `id`.
+    #[cfg(test)]
+    pub(crate) fn seal_id(&self, id: &SessionId) -> String {
+        let mut value = String::with_capacity(self.id_len());
+        self.write_id(&mut value, id, None);
         value
     }
 
@@ -117,13 +136,40 @@ impl Codec {
         })
     }
 
-    /// The cookie value carrying `plaintext` (cookie store), signed or encrypted as configured.
-    pub(crate) fn seal_data(&self, plaintext: &[u8]) -> String {
+    /// The length of the cookie value carrying `len` bytes of plaintext (cookie store).
+    pub(crate) fn data_len(&self, len: usize) -> usize {
         if self.encrypt {
-            self.encrypt_data(plaintext)
+            SEALED_DATA.len()
+                + 1
+                + self.keys.newest().id().len()
+                + 1
+                + crate::b64::encoded_len(NONCE_LEN + len + TAG_LEN)
         } else {
-            self.sign(SIGNED_DATA, &b64_encode(plaintext))
+            self.signed_len(SIGNED_DATA, crate::b64::encoded_len(len))
         }
+    }
+
+    /// Appends the cookie value carrying `plaintext` (cookie store), signed or encrypted as
+    /// configured.
+    pub(crate) fn write_data(&self, out: &mut String, plaintext: &[u8]) {
+        if self.encrypt {
+            self.write_encrypted(out, plaintext);
+        } else {
+            self.write_signed(
+                out,
+                SIGNED_DATA,
+                |out| crate::b64::encode_into(plaintext, out),
+                None,
+            );
+        }
+    }
+
+    /// The cookie value carrying `plaintext`.
+    #[cfg(test)]
+    pub(crate) fn seal_data(&self, plaintext: &[u8]) -> String {
+        let mut value = String::with_capacity(self.data_len(plaintext.len()));
+        self.write_data(&mut value, plaintext);
+        value
     }
 
     /// The plaintext of an authentic cookie-store cookie, in either mode.
@@ -148,24 +194,32 @@ impl Codec {
         })
     }
 
-    /// `<version>.<kid>.<payload>.<mac>` with the newest key.
-    fn sign(&self, version: &str, payload: &str) -> String {
-        let key = self.keys.newest();
-        let mut value = self.unsigned(version, key, payload);
-        let tag = self.mac(key, &value).finalize().into_bytes();
-        push_mac(&mut value, &tag.into());
-        value
+    /// The length of `<version>.<kid>.<payload>.<mac>` for a payload of `payload_len`.
+    fn signed_len(&self, version: &str, payload_len: usize) -> usize {
+        version.len() + 1 + self.keys.newest().id().len() + 1 + payload_len + 1 + MAC_B64_LEN
     }
 
-    /// `<version>.<kid>.<payload>`, with room for the MAC.
-    fn unsigned(&self, version: &str, key: &Key, payload: &str) -> String {
-        let mut value = String::with_capacity(payload.len() + 64);
-        value.push_str(version);
-        value.push('.');
-        value.push_str(key.id());
-        value.push('.');
-        value.push_str(payload);
-        value
+    /// Appends `<version>.<kid>.<payload>.<mac>` with the newest key; `mac` is that value's MAC
+    /// when already known.
+    fn write_signed(
+        &self,
+        out: &mut String,
+        version: &str,
+        payload: impl FnOnce(&mut String),
+        mac: Option<&[u8; MAC_LEN]>,
+    ) {
+        let key = self.keys.newest();
+        let start = out.len();
+        out.push_str(version);
+        out.push('.');
+        out.push_str(key.id());
+        out.push('.');
+        payload(out);
+        let tag = match mac {
+            Some(mac) => *mac,
+            None => self.mac(key, &out[start..]).finalize().into_bytes().into(),
+        };
+        push_mac(out, &tag);
     }
 
     /// Checks a signed value; returns its version, the index of the key that verified it, its
@@ -198,7 +252,8 @@ impl Codec {
         mac
     }
 
-    fn encrypt_data(&self, plaintext: &[u8]) -> String {
+    /// Appends `3.<kid>.<base64url(nonce | ciphertext | tag)>`.
+    fn write_encrypted(&self, out: &mut String, plaintext: &[u8]) {
         let key = self.keys.newest();
         let header = format!("{SEALED_DATA}.{}", key.id());
         let mut nonce = [0u8; NONCE_LEN];
@@ -216,7 +271,9 @@ impl Codec {
         let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
         body.extend_from_slice(&nonce);
         body.extend_from_slice(&sealed);
-        format!("{header}.{}", b64_encode(&body))
+        out.push_str(&header);
+        out.push('.');
+        crate::b64::encode_into(&body, out);
     }
 
     /// `rest` is `<kid>.<nonce|ciphertext|tag>`.
@@ -334,7 +391,30 @@ mod tests {
         let id = SessionId::generate();
         let sealed = c.seal_id(&id);
         let opened = c.open_id(&sealed).unwrap();
-        assert_eq!(c.reseal_id(&id, &opened.value.mac), sealed);
+        let mut resealed = String::new();
+        c.write_id(&mut resealed, &id, Some(&opened.value.mac));
+        assert_eq!(resealed, sealed);
+    }
+
+    #[test]
+    fn values_have_their_announced_length() {
+        for encrypt in [false, true] {
+            let mut c = codec("session", &[&Key::generate()]);
+            c.set_encrypt(encrypt);
+            assert_eq!(c.seal_id(&SessionId::generate()).len(), c.id_len());
+            for len in [0, 1, 2, 3, 47, 48, 49, 300] {
+                assert_eq!(c.seal_data(&vec![7; len]).len(), c.data_len(len), "{len}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_written_after_other_text_signs_only_itself() {
+        let c = codec("session", &[&Key::generate()]);
+        let id = SessionId::generate();
+        let mut out = String::from("session=");
+        c.write_id(&mut out, &id, None);
+        assert_eq!(out["session=".len()..], c.seal_id(&id));
     }
 
     #[test]

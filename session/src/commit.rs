@@ -432,13 +432,16 @@ fn id_cookie(
     now: OffsetDateTime,
     expires: OffsetDateTime,
 ) -> Result<CookieAction, Error> {
-    let value = match presented_mac {
-        Some(mac) => config.codec.reseal_id(id, mac),
-        None => config.codec.seal_id(id),
-    };
+    let codec = &config.codec;
     config
         .cookie
-        .set(config.codec.name(), value, now, expires)
+        .set(
+            codec.name(),
+            codec.id_len(),
+            |out| codec.write_id(out, id, presented_mac),
+            now,
+            expires,
+        )
         .map(CookieAction::Set)
 }
 
@@ -476,9 +479,11 @@ fn settle_cookie_store(config: &Config, inner: &mut Inner) -> Result<Option<Cook
         source,
     })?;
     let expires = config.expiry.deadline(created, now);
+    let codec = &config.codec;
     let header = match config.cookie.set(
-        config.codec.name(),
-        config.codec.seal_data(&json),
+        codec.name(),
+        codec.data_len(json.len()),
+        |out| codec.write_data(out, &json),
         now,
         expires,
     ) {

@@ -42,11 +42,14 @@ impl Default for CookieConfig {
 }
 
 impl CookieConfig {
-    /// A `Set-Cookie` value carrying `value` until `expires`, measured against the limit.
+    /// A `Set-Cookie` value carrying a value of `value_len` bytes, which `write_value` appends,
+    /// until `expires`; measured against the limit. The value is written straight into the
+    /// header: no string of its own.
     pub(crate) fn set(
         &self,
         name: &str,
-        value: String,
+        value_len: usize,
+        write_value: impl FnOnce(&mut String),
         now: OffsetDateTime,
         expires: OffsetDateTime,
     ) -> Result<String, Error> {
@@ -56,7 +59,7 @@ impl CookieConfig {
             let remaining_ms = expires_ms.saturating_sub(unix_ms(now)).max(0);
             (remaining_ms.saturating_add(999) / 1000, expires)
         });
-        let header = self.render(name, &value, lifetime);
+        let header = self.render(name, value_len, write_value, lifetime);
         if header.len() > MAX_SET_COOKIE_LEN {
             return Err(Error::CookieTooLarge {
                 size: header.len(),
@@ -68,7 +71,7 @@ impl CookieConfig {
 
     /// A `Set-Cookie` value that deletes the cookie: same name, path and domain, in the past.
     pub(crate) fn expire(&self, name: &str) -> String {
-        self.render(name, "", Some((0, OffsetDateTime::UNIX_EPOCH)))
+        self.render(name, 0, |_| {}, Some((0, OffsetDateTime::UNIX_EPOCH)))
     }
 
     /// `name=value` and the attributes, byte for byte as the `cookie` crate writes them (a test
@@ -76,8 +79,14 @@ impl CookieConfig {
     /// more than the rest of a `Set-Cookie` together. `lifetime` is `Max-Age` and `Expires`.
     ///
     /// The string is allocated at its exact length, so that it becomes a header value without
-    /// another allocation.
-    fn render(&self, name: &str, value: &str, lifetime: Option<(i64, OffsetDateTime)>) -> String {
+    /// another allocation; `write_value` appends the value's `value_len` bytes.
+    fn render(
+        &self,
+        name: &str,
+        value_len: usize,
+        write_value: impl FnOnce(&mut String),
+        lifetime: Option<(i64, OffsetDateTime)>,
+    ) -> String {
         let domain = self
             .domain
             .as_deref()
@@ -90,7 +99,7 @@ impl CookieConfig {
         };
         let len = name.len()
             + 1
-            + value.len()
+            + value_len
             + if self.http_only {
                 "; HttpOnly".len()
             } else {
@@ -111,7 +120,9 @@ impl CookieConfig {
         let mut out = String::with_capacity(len);
         out.push_str(name);
         out.push('=');
-        out.push_str(value);
+        let start = out.len();
+        write_value(&mut out);
+        debug_assert_eq!(out.len() - start, value_len, "announced value length");
         if self.http_only {
             out.push_str("; HttpOnly");
         }
@@ -308,7 +319,7 @@ mod tests {
     /// The `Max-Age` of a cookie set at `now` until `expires`.
     fn max_age(now: OffsetDateTime, expires: OffsetDateTime) -> String {
         let header = CookieConfig::default()
-            .set("s", "v".into(), now, expires)
+            .set("s", 1, |out| out.push('v'), now, expires)
             .unwrap();
         let start = header.find("Max-Age=").unwrap() + "Max-Age=".len();
         header[start..].split(';').next().unwrap().to_owned()
@@ -362,7 +373,12 @@ mod tests {
                                 .map(|(&at, secs)| Some((secs, at)))
                                 .chain([None]);
                             for lifetime in lifetimes {
-                                let rendered = config.render("session", "1.ab.cd", lifetime);
+                                let rendered = config.render(
+                                    "session",
+                                    "1.ab.cd".len(),
+                                    |out| out.push_str("1.ab.cd"),
+                                    lifetime,
+                                );
                                 assert_eq!(
                                     rendered,
                                     reference(&config, "session", "1.ab.cd", lifetime),

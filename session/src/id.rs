@@ -10,7 +10,7 @@ use crate::key::fill_random;
 /// The number of random bytes in a session id (256 bits).
 const ID_BYTES: usize = 32;
 /// The length of an id in base64url without padding.
-const ID_LEN: usize = 43;
+pub(crate) const ID_LEN: usize = 43;
 
 /// A session id: 256 bits from the operating system's CSPRNG, base64url.
 ///
