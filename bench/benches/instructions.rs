@@ -14,6 +14,9 @@
 //! - ratios of `net` against the baseline, against the floor (a layer that only inserts one
 //!   request extension) and against tower-sessions.
 //!
+//! A second table sends `GET /none` to layers installed around the whole router instead of with
+//! `Router::layer` (`bench-driver placement`; filter `placement`).
+//!
 //! `TS_BENCH_REQUESTS` (default 200) sets the measured requests per case; the Redis rows run
 //! when the `redis` feature is on and `TS_BENCH_REDIS_URL` is set. Profiles are kept in
 //! `target/callgrind/` for `callgrind_annotate`.
@@ -113,7 +116,66 @@ fn main() -> ExitCode {
             }
         }
     }
+    if filter
+        .as_ref()
+        .is_none_or(|f| "placement".contains(f.as_str()))
+    {
+        if let Err(error) = placement_table(requests, &out_dir) {
+            eprintln!("placement: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// The layer around the whole router instead of with `Router::layer`: `GET /none` only.
+const PLACEMENTS: [&str; 4] = ["bare", "floor-outer", "ts-cookie-outer", "ts-memory-outer"];
+
+fn placement_table(requests: u32, out_dir: &Path) -> Result<(), String> {
+    println!(
+        "\n`/none` with the layer around the whole router (`Layer::layer(router)`) instead of \
+         `Router::layer`:\n"
+    );
+    println!("| client | setup | Ir | Ir / bare | Ir / floor-outer |");
+    println!("|---|---|--:|--:|--:|");
+    for scenario in Scenario::ALL {
+        let mut counted = Vec::new();
+        for setup in PLACEMENTS {
+            let args = ["placement", setup, scenario.name()];
+            let file = |n: u32| format!("callgrind.placement.{setup}.{scenario}.{n}.out");
+            let short = run_profile(
+                &args,
+                SHORT_RUN,
+                "ts_bench_measure_placement",
+                &out_dir.join(file(SHORT_RUN)),
+            )?;
+            let long = run_profile(
+                &args,
+                SHORT_RUN + requests,
+                "ts_bench_measure_placement",
+                &out_dir.join(file(SHORT_RUN + requests)),
+            )?;
+            let per = (long.instructions as f64 - short.instructions as f64) / f64::from(requests);
+            counted.push((setup, per));
+        }
+        let bare = counted[0].1;
+        let floor = counted[1].1;
+        for (setup, per) in counted {
+            let ratio = |to: f64, show: bool| {
+                if show {
+                    format!("{:.2}", per / to)
+                } else {
+                    String::new()
+                }
+            };
+            println!(
+                "| {scenario} | {setup} | {per:.0} | {} | {} |",
+                ratio(bare, setup != "bare"),
+                ratio(floor, setup.starts_with("ts-")),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Requests in the short run whose counts are subtracted from the long run's.
@@ -162,12 +224,22 @@ fn profile(
         "callgrind.{row}.{}.{scenario}.{requests}.out",
         route.name()
     ));
+    run_profile(
+        &[row.name(), route.name(), scenario.name()],
+        requests,
+        "ts_bench_measure",
+        &file,
+    )
+}
+
+/// Runs the driver with `args` and `requests` under callgrind, collecting inside `toggle`.
+fn run_profile(args: &[&str], requests: u32, toggle: &str, file: &Path) -> Result<Profile, String> {
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
-        .arg("--toggle-collect=ts_bench_measure")
+        .arg(format!("--toggle-collect={toggle}"))
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(DRIVER)
-        .args([row.name(), route.name(), scenario.name()])
+        .args(args)
         .arg(requests.to_string())
         .output()
         .map_err(|error| format!("cannot run valgrind: {error}"))?;
@@ -177,7 +249,7 @@ fn profile(
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let text = std::fs::read_to_string(&file).map_err(|error| error.to_string())?;
+    let text = std::fs::read_to_string(file).map_err(|error| error.to_string())?;
     Profile::parse(&text)
 }
 

@@ -39,6 +39,9 @@ impl Client {
     }
 }
 
+/// Requests a measurement sends before it starts counting (see [`Client::warm_up`]).
+pub const WARM_UP: u32 = 16;
+
 impl<S> Client<S>
 where
     S: Service<Request<Body>, Response = Response, Error = Infallible>,
@@ -65,6 +68,14 @@ where
             );
         }
         client
+    }
+
+    /// Sends [`WARM_UP`] requests to `route`, so that first-use costs (lazy statics, allocator
+    /// pools, a store's first growth) stay out of what is measured next.
+    pub async fn warm_up(&mut self, route: Route) {
+        for _ in 0..WARM_UP {
+            self.request(route).await;
+        }
     }
 
     /// The cookie the client sends, as `name=value`.

@@ -31,8 +31,6 @@ use typed_sessions_bench::{Client, Route, Row, Scenario, runtime, typed_key, typ
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
 
-/// Requests before counting: the first ones fill pools, caches and tables.
-const WARM_UP: u32 = 16;
 /// Requests counted; the total must be a multiple of this.
 const REQUESTS: u64 = 32;
 
@@ -43,11 +41,7 @@ where
 {
     let runtime = runtime();
     let mut client = runtime.block_on(Client::with_app(app, row, scenario));
-    runtime.block_on(async {
-        for _ in 0..WARM_UP {
-            client.request(route).await;
-        }
-    });
+    runtime.block_on(client.warm_up(route));
     let ((), total) = count_allocations(|| {
         runtime.block_on(async {
             for _ in 0..REQUESTS {
@@ -70,11 +64,7 @@ where
 {
     let runtime = runtime();
     let mut client = runtime.block_on(Client::with_app(app, row, scenario));
-    runtime.block_on(async {
-        for _ in 0..WARM_UP {
-            client.request(route).await;
-        }
-    });
+    runtime.block_on(client.warm_up(route));
     (0..REQUESTS)
         .map(|_| count_allocations(|| runtime.block_on(client.request(route))).1)
         .min()

@@ -288,3 +288,47 @@ per_store! {
     #[cfg(feature = "sqlite")]
     concurrency_100_disjoint_fields_over_tcp_sqlite => Sqlite,
 }
+
+#[derive(typed_sessions::Session, Default)]
+struct Visits {
+    n: u32,
+}
+
+/// The layer installed around the whole router rather than with `Router::layer` (the placement
+/// the README recommends for the lowest cost), served by `axum::serve`: sessions work the same.
+#[tokio::test]
+async fn layer_around_the_whole_router_over_tcp() {
+    use tower::Layer as _;
+
+    async fn incr(mut visits: Session<Visits>) -> String {
+        visits.n += 1;
+        visits.n.to_string()
+    }
+    let router = Router::new()
+        .route("/incr", get(incr))
+        .route("/none", get(|| async { "none" }));
+    let app = SessionLayer::new(test_key()).layer(router);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        )
+        .await
+        .unwrap();
+    });
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let (status, cookie, body) = get_once(&client, addr, "/incr", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "1"));
+    let cookie = cookie.expect("a new session sets its cookie");
+    let (_, _, body) = get_once(&client, addr, "/incr", Some(&cookie)).await;
+    assert_eq!(body, "2");
+    let (status, set_cookie, body) = get_once(&client, addr, "/none", Some(&cookie)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "none"));
+    assert_eq!(
+        set_cookie, None,
+        "a route that does not extract the session sets nothing"
+    );
+    server.abort();
+}

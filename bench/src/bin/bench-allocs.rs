@@ -11,18 +11,13 @@ use typed_sessions_bench::{Client, Route, Row, Scenario, runtime};
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
 
-const WARM_UP: u32 = 16;
 const REQUESTS: u32 = 64;
 
 /// Mean and fewest allocations per request.
 fn count(row: Row, route: Route, scenario: Scenario) -> (f64, u64) {
     let runtime = runtime();
     let mut client = runtime.block_on(Client::new(row, scenario));
-    runtime.block_on(async {
-        for _ in 0..WARM_UP {
-            client.request(route).await;
-        }
-    });
+    runtime.block_on(client.warm_up(route));
     let counts: Vec<u64> = (0..REQUESTS)
         .map(|_| count_allocations(|| runtime.block_on(client.request(route))).1)
         .collect();

@@ -2,20 +2,27 @@
 //!
 //! ```text
 //! bench-driver <row> <route> <scenario> <requests>
+//! bench-driver placement <setup> <scenario> <requests>
 //! ```
 //!
 //! Builds the row's app and client, warms them up, then sends `<requests>` requests inside
 //! [`ts_bench_measure`], the one function that `valgrind --tool=callgrind
 //! --toggle-collect=ts_bench_measure` collects (see `benches/instructions.rs`).
+//!
+//! `placement` sends `GET /none` to a layer installed around the whole router instead of with
+//! `Router::layer` (`<setup>`: `bare`, `floor-outer`, `ts-cookie-outer`, `ts-memory-outer`),
+//! inside [`ts_bench_measure_placement`].
 
+use std::convert::Infallible;
 use std::process::ExitCode;
 
+use axum::body::Body;
+use axum::response::Response;
+use http::Request;
 use tokio::runtime::Runtime;
-use typed_sessions_bench::{Client, Route, Row, Scenario, runtime};
-
-/// Requests sent before the measured ones: first-use costs (lazy statics, allocator pools,
-/// the store's first growth) stay out of the profile.
-const WARM_UP: u32 = 16;
+use tower::{Layer, Service};
+use typed_sessions_bench::apps::OneExtension;
+use typed_sessions_bench::{Client, Route, Row, Scenario, runtime, typed_key, typed_routes};
 
 /// Sends `requests` requests to `route`; the profiled region.
 #[allow(unsafe_code)] // `no_mangle` only, so that callgrind can find the function by name
@@ -36,8 +43,95 @@ pub fn ts_bench_measure(
     })
 }
 
+/// Runs `requests` measured requests through `send`; the profiled region of `placement`.
+#[allow(unsafe_code)] // `no_mangle` only, as above
+#[unsafe(no_mangle)]
+#[inline(never)]
+pub fn ts_bench_measure_placement(
+    runtime: &Runtime,
+    send: &mut dyn FnMut(&Runtime, u32) -> usize,
+    requests: u32,
+) -> usize {
+    send(runtime, requests)
+}
+
+/// `placement`: the app of `setup`, warmed up, then measured.
+fn placement(setup: &str, scenario: Scenario, requests: u32) -> Result<usize, String> {
+    let key = typed_key;
+    match setup {
+        "bare" => Ok(run_placement(
+            typed_routes(),
+            Row::Baseline,
+            scenario,
+            requests,
+        )),
+        "floor-outer" => Ok(run_placement(
+            OneExtension.layer(typed_routes()),
+            Row::Floor,
+            scenario,
+            requests,
+        )),
+        "ts-cookie-outer" => Ok(run_placement(
+            typed_sessions::SessionLayer::new(key()).layer(typed_routes()),
+            Row::TsCookie,
+            scenario,
+            requests,
+        )),
+        "ts-memory-outer" => Ok(run_placement(
+            typed_sessions::SessionLayer::new(key())
+                .with_store(typed_sessions::MemoryStore::new())
+                .layer(typed_routes()),
+            Row::TsMemory,
+            scenario,
+            requests,
+        )),
+        other => Err(format!("unknown placement setup {other:?}")),
+    }
+}
+
+/// `row` decides how a returning client gets its cookie: a real session for typed-sessions, a
+/// made-up cookie of the same length otherwise (as in the main table).
+fn run_placement<S>(app: S, row: Row, scenario: Scenario, requests: u32) -> usize
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+{
+    let runtime = runtime();
+    let mut client = runtime.block_on(Client::with_app(app, row, scenario));
+    runtime.block_on(client.warm_up(Route::None));
+    let mut send = |runtime: &Runtime, n: u32| {
+        runtime.block_on(async {
+            let mut bytes = 0;
+            for _ in 0..n {
+                bytes += client.request(Route::None).await;
+            }
+            bytes
+        })
+    };
+    ts_bench_measure_placement(&runtime, &mut send, requests)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, setup, scenario, requests] = args.as_slice() {
+        if mode == "placement" {
+            let run = scenario.parse::<Scenario>().and_then(|scenario| {
+                let requests = requests.parse::<u32>().map_err(|e| e.to_string())?;
+                placement(setup, scenario, requests)
+            });
+            return match run {
+                Ok(bytes) => {
+                    println!(
+                        "placement {setup} {scenario}: {requests} requests, {bytes} body bytes"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("bench-driver: {error}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+    }
     let [row, route, scenario, requests] = args.as_slice() else {
         eprintln!("usage: bench-driver <row> <route> <scenario> <requests>");
         return ExitCode::from(2);
@@ -61,11 +155,7 @@ fn main() -> ExitCode {
     let mut client = runtime.block_on(Client::new(row, scenario));
     // Not through `ts_bench_measure` (nor a function identical to it, which LLVM would merge
     // with it): the warm-up must stay out of the profile.
-    runtime.block_on(async {
-        for _ in 0..WARM_UP {
-            client.request(route).await;
-        }
-    });
+    runtime.block_on(client.warm_up(route));
     let bytes = ts_bench_measure(&runtime, &mut client, route, requests);
     println!("{row} {route} {scenario}: {requests} requests, {bytes} body bytes");
     ExitCode::SUCCESS
