@@ -121,7 +121,7 @@ pub(crate) fn from_unix_ms(millis: i64) -> Option<OffsetDateTime> {
 }
 
 /// `at` without its sub-millisecond part.
-fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
+pub(crate) fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
     let nanos = at.nanosecond();
     at.replace_nanosecond(nanos - nanos % 1_000_000)
         .expect("a smaller nanosecond is valid")

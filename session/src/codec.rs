@@ -29,8 +29,7 @@ const ID_COOKIE: &str = "1";
 const SIGNED_DATA: &str = "2";
 const SEALED_DATA: &str = "3";
 
-use crate::b64::decode as b64_decode;
-pub(crate) use crate::b64::encode as b64_encode;
+use crate::b64;
 
 /// An authentic cookie, and whether it should be re-issued in the current form (signed by an
 /// older key, or in the other cookie-store mode).
@@ -143,9 +142,9 @@ impl Codec {
                 + 1
                 + self.keys.newest().id().len()
                 + 1
-                + crate::b64::encoded_len(NONCE_LEN + len + TAG_LEN)
+                + b64::encoded_len(NONCE_LEN + len + TAG_LEN)
         } else {
-            self.signed_len(SIGNED_DATA, crate::b64::encoded_len(len))
+            self.signed_len(SIGNED_DATA, b64::encoded_len(len))
         }
     }
 
@@ -158,7 +157,7 @@ impl Codec {
             self.write_signed(
                 out,
                 SIGNED_DATA,
-                |out| crate::b64::encode_into(plaintext, out),
+                |out| b64::encode_into(plaintext, out),
                 None,
             );
         }
@@ -189,7 +188,7 @@ impl Codec {
             return None;
         }
         Some(Opened {
-            value: b64_decode(payload)?,
+            value: b64::decode(payload)?,
             stale: kid != 0 || self.encrypt,
         })
     }
@@ -273,13 +272,13 @@ impl Codec {
         body.extend_from_slice(&sealed);
         out.push_str(&header);
         out.push('.');
-        crate::b64::encode_into(&body, out);
+        b64::encode_into(&body, out);
     }
 
     /// `rest` is `<kid>.<nonce|ciphertext|tag>`.
     fn decrypt_data(&self, rest: &str) -> Option<(usize, Vec<u8>)> {
         let (kid, body) = rest.split_once('.')?;
-        let body = b64_decode(body)?;
+        let body = b64::decode(body)?;
         if body.len() < NONCE_LEN + 16 {
             return None;
         }
@@ -321,13 +320,13 @@ const KEY_ID_MAX: usize = 16;
 /// Appends `.<base64url(mac)>` to a value.
 fn push_mac(value: &mut String, mac: &[u8; MAC_LEN]) {
     value.push('.');
-    crate::b64::encode_into(mac, value);
+    b64::encode_into(mac, value);
 }
 
 /// Decodes a base64url MAC on the stack (it is checked on every request that reads a session).
 fn decode_mac(text: &str) -> Option<[u8; MAC_LEN]> {
     let mut mac = [0u8; MAC_LEN];
-    let len = crate::b64::decode_into(text, &mut mac)?;
+    let len = b64::decode_into(text, &mut mac)?;
     (len == MAC_LEN).then_some(mac)
 }
 
@@ -420,9 +419,9 @@ mod tests {
     #[test]
     fn macs_decode_only_at_their_exact_length() {
         let mac = [0xa5; MAC_LEN];
-        assert_eq!(decode_mac(&b64_encode(&mac)), Some(mac));
-        assert_eq!(decode_mac(&b64_encode(&[1; MAC_LEN - 1])), None);
-        assert_eq!(decode_mac(&b64_encode(&[1; MAC_LEN + 1])), None);
+        assert_eq!(decode_mac(&b64::encode(&mac)), Some(mac));
+        assert_eq!(decode_mac(&b64::encode(&[1; MAC_LEN - 1])), None);
+        assert_eq!(decode_mac(&b64::encode(&[1; MAC_LEN + 1])), None);
         assert_eq!(decode_mac("!"), None);
     }
 
@@ -452,7 +451,7 @@ mod tests {
         let a = c.seal_data(b"hello");
         let b = c.seal_data(b"hello");
         assert_ne!(a, b, "random nonce");
-        assert!(!a.contains(&b64_encode(b"hello")));
+        assert!(!a.contains(&b64::encode(b"hello")));
         assert_eq!(c.open_data(&a).unwrap().value, b"hello");
         let mut other_name = c.clone();
         other_name.set_name("t".into());

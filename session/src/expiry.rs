@@ -4,7 +4,7 @@ use std::time::Duration as StdDuration;
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::clock::{from_unix_ms, unix_ms};
+use crate::clock::{from_unix_ms, to_millis, unix_ms};
 
 /// How long sessions live. Both limits are enforced by the server, whatever the browser does
 /// with the cookie.
@@ -114,10 +114,7 @@ pub(crate) fn at(millis: i64) -> OffsetDateTime {
         if millis < 0 {
             PrimitiveDateTime::MIN.assume_utc()
         } else {
-            let last = PrimitiveDateTime::MAX;
-            last.replace_nanosecond(last.nanosecond() / 1_000_000 * 1_000_000)
-                .expect("a smaller nanosecond is valid")
-                .assume_utc()
+            to_millis(PrimitiveDateTime::MAX.assume_utc())
         }
     })
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::codec::b64_encode;
+use crate::b64;
 use crate::key::fill_random;
 
 /// The number of random bytes in a session id (256 bits).
@@ -35,7 +35,7 @@ impl SessionId {
     pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; ID_BYTES];
         fill_random(&mut bytes);
-        Self(b64_encode(&bytes))
+        Self(b64::encode(&bytes))
     }
 
     /// Accepts only what [`SessionId::generate`] can produce.

@@ -90,7 +90,7 @@ impl Key {
         Self {
             signing: HmacSha256::new_from_slice(&signing).expect("HMAC accepts any key length"),
             encryption,
-            id: crate::codec::b64_encode(&id_bytes[..6]),
+            id: crate::b64::encode(&id_bytes[..6]),
         }
     }
 

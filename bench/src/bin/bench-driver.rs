@@ -57,7 +57,6 @@ pub fn ts_bench_measure_placement(
 
 /// `placement`: the app of `setup`, warmed up, then measured.
 fn placement(setup: &str, scenario: Scenario, requests: u32) -> Result<usize, String> {
-    let key = typed_key;
     match setup {
         "bare" => Ok(run_placement(
             typed_routes(),
@@ -72,13 +71,13 @@ fn placement(setup: &str, scenario: Scenario, requests: u32) -> Result<usize, St
             requests,
         )),
         "ts-cookie-outer" => Ok(run_placement(
-            typed_sessions::SessionLayer::new(key()).layer(typed_routes()),
+            typed_sessions::SessionLayer::new(typed_key()).layer(typed_routes()),
             Row::TsCookie,
             scenario,
             requests,
         )),
         "ts-memory-outer" => Ok(run_placement(
-            typed_sessions::SessionLayer::new(key())
+            typed_sessions::SessionLayer::new(typed_key())
                 .with_store(typed_sessions::MemoryStore::new())
                 .layer(typed_routes()),
             Row::TsMemory,
