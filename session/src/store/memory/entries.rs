@@ -36,11 +36,24 @@ pub(super) struct Entry {
 /// that places are unique and compare as two integers (never as 64-byte keys).
 pub(super) type Place = (i64, u64);
 
-#[derive(Default)]
 pub(super) struct ExpiryIndex {
     pub(super) order: BTreeMap<Place, StoreKey>,
     /// How many entries were ever added.
     added: u64,
+    /// No entry is earlier than this many Unix milliseconds. While it is still to come, a write
+    /// knows that nothing is due without walking down to the tree's first leaf (a handful of
+    /// cache misses on every write of a big store).
+    pub(super) due_from: i64,
+}
+
+impl Default for ExpiryIndex {
+    fn default() -> Self {
+        Self {
+            order: BTreeMap::new(),
+            added: 0,
+            due_from: i64::MAX,
+        }
+    }
 }
 
 /// Hashes a [`StoreKey`] by its first 16 hex digits.
@@ -161,7 +174,7 @@ impl Entries {
 
     pub(super) fn clear(&mut self) {
         self.records.clear();
-        self.by_expiry.order.clear();
+        self.by_expiry = ExpiryIndex::default();
     }
 
     /// The live entry under `key`; an expired one is deleted.
@@ -215,6 +228,9 @@ impl Entries {
     /// moves the entries to the records' real expiry when not.
     fn sweep(&mut self, now: OffsetDateTime, limit: usize) {
         let now_ms = unix_ms(now);
+        if now_ms < self.by_expiry.due_from {
+            return;
+        }
         for _ in 0..limit {
             match self.by_expiry.order.first_key_value() {
                 Some(((indexed, _), _)) if *indexed <= now_ms => {}
@@ -237,6 +253,11 @@ impl Entries {
                 break;
             }
         }
+        self.by_expiry.due_from = self
+            .by_expiry
+            .order
+            .first_key_value()
+            .map_or(i64::MAX, |((ms, _), _)| *ms);
     }
 
     fn make_room(&mut self, now: OffsetDateTime) {
@@ -257,6 +278,7 @@ impl Entries {
 impl ExpiryIndex {
     /// Adds an entry for `key` at `ms` and returns its place.
     fn add(&mut self, ms: i64, key: StoreKey) -> Place {
+        self.due_from = self.due_from.min(ms);
         self.added += 1;
         let place = (ms, self.added);
         self.order.insert(place, key);

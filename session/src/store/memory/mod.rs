@@ -171,10 +171,17 @@ mod tests {
         (0..n).map(|_| SessionId::generate().store_key()).collect()
     }
 
-    /// Every record has exactly one index entry, at or before its expiry.
+    /// Every record has exactly one index entry, at or before its expiry, and no entry is before
+    /// the index's `due_from`.
     fn assert_consistent(store: &MemoryStore) {
         let entries = store.lock();
         assert_eq!(entries.by_expiry.order.len(), entries.records.len());
+        if let Some(((first, _), _)) = entries.by_expiry.order.first_key_value() {
+            assert!(
+                entries.by_expiry.due_from <= *first,
+                "a lower bound of the first entry"
+            );
+        }
         for (key, entry) in &entries.records {
             assert_eq!(entries.by_expiry.order.get(&entry.indexed), Some(key));
             assert!(entry.indexed.0 <= unix_ms(entry.stored.expires));
