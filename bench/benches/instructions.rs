@@ -17,6 +17,12 @@
 //! A second table sends `GET /none` to layers installed around the whole router instead of with
 //! `Router::layer` (`bench-driver placement`; filter `placement`).
 //!
+//! A third table, only with the filter `full` (about four minutes), measures new visitors'
+//! `GET /incr` with the store already holding 100,000 sessions — the memory store's default
+//! capacity, so that every new session evicts one — under callgrind's cache simulation
+//! (`bench-driver full`): instructions plus the simulated cache misses, deterministic like the
+//! rest.
+//!
 //! `TS_BENCH_REQUESTS` (default 200) sets the measured requests per case; the Redis rows run
 //! when the `redis` feature is on and `TS_BENCH_REDIS_URL` is set. Profiles are kept in
 //! `target/callgrind/` for `callgrind_annotate`.
@@ -60,6 +66,15 @@ fn main() -> ExitCode {
         .unwrap_or(200);
     let out_dir = target_dir().join("callgrind");
     std::fs::create_dir_all(&out_dir).expect("create target/callgrind");
+    if filter.as_deref() == Some("full") {
+        return match full_table(requests, &out_dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("full: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let rows = Row::available();
     if !rows.contains(&Row::TsRedis) {
         println!("(ts-redis skipped: needs --features redis and TS_BENCH_REDIS_URL)\n");
@@ -147,12 +162,14 @@ fn placement_table(requests: u32, out_dir: &Path) -> Result<(), String> {
                 &args,
                 SHORT_RUN,
                 "ts_bench_measure_placement",
+                &[],
                 &out_dir.join(file(SHORT_RUN)),
             )?;
             let long = run_profile(
                 &args,
                 SHORT_RUN + requests,
                 "ts_bench_measure_placement",
+                &[],
                 &out_dir.join(file(SHORT_RUN + requests)),
             )?;
             let per = (long.instructions as f64 - short.instructions as f64) / f64::from(requests);
@@ -174,6 +191,89 @@ fn placement_table(requests: u32, out_dir: &Path) -> Result<(), String> {
                 ratio(floor, setup.starts_with("ts-")),
             );
         }
+    }
+    Ok(())
+}
+
+/// Sessions in the store before `full` measures: the memory store's default capacity.
+const FULL_STORE: u32 = 100_000;
+
+/// The caches `full` simulates, shaped like this machine's (AMD EPYC: 32 KiB first-level
+/// instruction and data caches, a 32 MiB last-level cache; valgrind models no second level).
+const CACHE_SIM: [&str; 4] = [
+    "--cache-sim=yes",
+    "--I1=32768,8,64",
+    "--D1=32768,8,64",
+    "--LL=33554432,16,64",
+];
+
+/// New visitors with the store full: instructions and simulated cache misses per request.
+fn full_table(requests: u32, out_dir: &Path) -> Result<(), String> {
+    println!(
+        "New visitors' `GET /incr` with {FULL_STORE} sessions stored, under callgrind's cache \
+         simulation (per request; misses net of SHA-256 like the instructions; estimate = net + \
+         10 × first-level misses + 100 × last-level misses):\n"
+    );
+    println!(
+        "| row | Ir | SHA | net | I1 misses | D1 misses | LL misses | estimate | estimate / tower-memory | estimate / tower-signed |"
+    );
+    println!("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    let rows = [
+        Row::TsCookie,
+        Row::TsMemory,
+        Row::TowerMemory,
+        Row::TowerSigned,
+    ];
+    let mut counted = Vec::new();
+    for row in rows {
+        let sessions = FULL_STORE.to_string();
+        let args = ["full", row.name(), sessions.as_str()];
+        let file = |n: u32| out_dir.join(format!("callgrind.full.{row}.{n}.out"));
+        let short = run_profile(
+            &args,
+            SHORT_RUN,
+            "ts_bench_measure",
+            &CACHE_SIM,
+            &file(SHORT_RUN),
+        )?;
+        let long = run_profile(
+            &args,
+            SHORT_RUN + requests,
+            "ts_bench_measure",
+            &CACHE_SIM,
+            &file(SHORT_RUN + requests),
+        )?;
+        // Net of SHA-256's compression: its instructions and its cache misses (software
+        // under valgrind, a few instructions of the CPU's own on the real machine).
+        let per = |events: &[&str]| {
+            let sum = |p: &Profile| events.iter().map(|e| p.total_net(e)).sum::<u64>();
+            (sum(&long) as f64 - sum(&short) as f64) / f64::from(requests)
+        };
+        let sha = (long.sha256 as f64 - short.sha256 as f64) / f64::from(requests);
+        let ir = per(&["Ir"]) + sha;
+        let first = [per(&["I1mr"]), per(&["D1mr", "D1mw"])];
+        let last = per(&["ILmr", "DLmr", "DLmw"]);
+        let estimate = ir - sha + 10.0 * (first[0] + first[1]) + 100.0 * last;
+        counted.push((row, ir, sha, first, last, estimate));
+    }
+    let tower = |wanted: Row| {
+        counted
+            .iter()
+            .find(|(row, ..)| *row == wanted)
+            .map(|(.., estimate)| *estimate)
+    };
+    let (memory, signed) = (tower(Row::TowerMemory), tower(Row::TowerSigned));
+    for &(row, ir, sha, [i1, d1], last, estimate) in &counted {
+        let ratio = |to: Option<f64>| match to {
+            Some(to) if row.is_typed_sessions() && to > 0.0 => format!("{:.2}", estimate / to),
+            _ => String::new(),
+        };
+        println!(
+            "| {row} | {ir:.0} | {sha:.0} | {:.0} | {i1:.0} | {d1:.1} | {last:.2} | {estimate:.0} | {} | {} |",
+            ir - sha,
+            ratio(memory),
+            ratio(signed),
+        );
     }
     Ok(())
 }
@@ -228,14 +328,23 @@ fn profile(
         &[row.name(), route.name(), scenario.name()],
         requests,
         "ts_bench_measure",
+        &[],
         &file,
     )
 }
 
-/// Runs the driver with `args` and `requests` under callgrind, collecting inside `toggle`.
-fn run_profile(args: &[&str], requests: u32, toggle: &str, file: &Path) -> Result<Profile, String> {
+/// Runs the driver with `args` and `requests` under callgrind (with `options` besides),
+/// collecting inside `toggle`.
+fn run_profile(
+    args: &[&str],
+    requests: u32,
+    toggle: &str,
+    options: &[&str],
+    file: &Path,
+) -> Result<Profile, String> {
     let output = Command::new("valgrind")
         .arg("--tool=callgrind")
+        .args(options)
         .arg(format!("--toggle-collect={toggle}"))
         .arg(format!("--callgrind-out-file={}", file.display()))
         .arg(DRIVER)

@@ -1,5 +1,6 @@
 //! Reading a callgrind profile: the instructions collected, the inclusive cost of SHA-256's
-//! compression function, and how often given functions were called.
+//! compression function, how often given functions were called, and the totals of any other
+//! events (the cache simulation's misses).
 
 use std::collections::HashMap;
 
@@ -10,8 +11,13 @@ pub struct Profile {
     pub instructions: u64,
     /// Instructions executed inside SHA-256's block compression, callees included.
     pub sha256: u64,
+    /// Every event's total inside SHA-256's block compression, callees included.
+    pub sha256_totals: HashMap<String, u64>,
     /// Calls received, by (demangled) function name.
     pub calls: HashMap<String, u64>,
+    /// Every event's total, by its callgrind name (`Ir`, and with `--cache-sim=yes` also
+    /// `D1mr`, `DLmw`, ...).
+    pub totals: HashMap<String, u64>,
 }
 
 /// Whether `name` is SHA-256's block compression (software, or any CPU-specific variant).
@@ -32,37 +38,48 @@ impl Profile {
         let mut current = String::new();
         let mut callee = String::new();
         let mut pending_call: Option<u64> = None;
-        let mut saw_events = false;
+        let mut events: Vec<String> = Vec::new();
         for line in text.lines() {
             if let Some(count) = pending_call.take() {
-                // The line after `calls=` is the call's inclusive cost.
-                let cost = line
+                // The line after `calls=` is the call's inclusive cost, one number per event
+                // (trailing zeros may be left out).
+                let costs = line
                     .split_whitespace()
-                    .nth(positions)
-                    .and_then(|n| n.parse::<u64>().ok())
+                    .skip(positions)
+                    .map(str::parse::<u64>)
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|costs| !costs.is_empty())
                     .ok_or_else(|| format!("a call without a cost: {line:?}"))?;
                 *profile.calls.entry(callee.clone()).or_default() += count;
                 if is_sha256_compression(&callee) && !is_sha256_compression(&current) {
-                    profile.sha256 += cost;
+                    profile.sha256 += costs[0];
+                    for (event, cost) in events.iter().zip(costs) {
+                        *profile.sha256_totals.entry(event.clone()).or_default() += cost;
+                    }
                 }
                 continue;
             }
             if let Some(rest) = line.strip_prefix("positions:") {
                 positions = rest.split_whitespace().count();
             } else if let Some(rest) = line.strip_prefix("events:") {
-                saw_events = true;
-                if rest.split_whitespace().next() != Some("Ir") {
+                events = rest.split_whitespace().map(str::to_owned).collect();
+                if events.first().map(String::as_str) != Some("Ir") {
                     return Err(format!("the first event is not `Ir`: {line:?}"));
                 }
             } else if let Some(rest) = line
                 .strip_prefix("totals:")
                 .or_else(|| line.strip_prefix("summary:"))
             {
-                profile.instructions = rest
+                let counts = rest
                     .split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse().ok())
+                    .map(str::parse::<u64>)
+                    .collect::<Result<Vec<_>, _>>()
+                    .ok()
+                    .filter(|counts| !counts.is_empty())
                     .ok_or_else(|| format!("a malformed total: {line:?}"))?;
+                profile.instructions = counts[0];
+                profile.totals = events.iter().cloned().zip(counts).collect();
             } else if let Some(rest) = line.strip_prefix("fn=") {
                 current = resolve(&mut names, rest);
             } else if let Some(rest) = line.strip_prefix("cfn=") {
@@ -76,10 +93,20 @@ impl Profile {
                 pending_call = Some(count);
             }
         }
-        if !saw_events {
+        if events.is_empty() {
             return Err("not a callgrind profile (no `events:` line)".into());
         }
         Ok(profile)
+    }
+
+    /// The total of `event` (0 when the profile did not record it).
+    pub fn total(&self, event: &str) -> u64 {
+        self.totals.get(event).copied().unwrap_or(0)
+    }
+
+    /// The total of `event` outside SHA-256's block compression.
+    pub fn total_net(&self, event: &str) -> u64 {
+        self.total(event) - self.sha256_totals.get(event).copied().unwrap_or(0)
     }
 
     /// How many calls went to functions whose name satisfies `matches`.
@@ -153,6 +180,25 @@ calls=4 2
         assert_eq!(profile.sha256, 700);
         assert_eq!(profile.calls_to(|n| n.ends_with("Codec::mac")), 2);
         assert_eq!(profile.calls_to(|n| n == "sha2::sha256::compress256"), 4);
+    }
+
+    #[test]
+    fn totals_of_every_event() {
+        let text = SAMPLE
+            .replace("events: Ir", "events: Ir D1mr DLmw")
+            .replace("summary: 1000", "summary: 1000 40 7")
+            .replace("6 250", "6 250 9 2")
+            .replace("4 450", "4 450 1");
+        let profile = Profile::parse(&text).unwrap();
+        assert_eq!(profile.instructions, 1000);
+        assert_eq!((profile.total("D1mr"), profile.total("DLmw")), (40, 7));
+        assert_eq!(profile.total("ILmr"), 0);
+        // Inside the compression: 9 + 1 first-level misses and 2 last-level ones.
+        assert_eq!(profile.total_net("Ir"), 300);
+        assert_eq!(
+            (profile.total_net("D1mr"), profile.total_net("DLmw")),
+            (30, 5)
+        );
     }
 
     #[test]

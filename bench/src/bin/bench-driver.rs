@@ -3,6 +3,7 @@
 //! ```text
 //! bench-driver <row> <route> <scenario> <requests>
 //! bench-driver placement <setup> <scenario> <requests>
+//! bench-driver full <row> <sessions> <requests>
 //! ```
 //!
 //! Builds the row's app and client, warms them up, then sends `<requests>` requests inside
@@ -12,6 +13,10 @@
 //! `placement` sends `GET /none` to a layer installed around the whole router instead of with
 //! `Router::layer` (`<setup>`: `bare`, `floor-outer`, `ts-cookie-outer`, `ts-memory-outer`),
 //! inside [`ts_bench_measure_placement`].
+//!
+//! `full` measures new visitors' `GET /incr` after `<sessions>` of them have filled the store
+//! (for the memory store's default capacity, 100,000, every measured request then evicts the
+//! session closest to expiry), inside [`ts_bench_measure`].
 
 use std::convert::Infallible;
 use std::process::ExitCode;
@@ -53,6 +58,19 @@ pub fn ts_bench_measure_placement(
     requests: u32,
 ) -> usize {
     send(runtime, requests)
+}
+
+/// `full`: `sessions` new visitors' `GET /incr` (outside the profile), then `requests` more.
+fn full(row: Row, sessions: u32, requests: u32) -> usize {
+    let runtime = runtime();
+    let mut client = runtime.block_on(Client::new(row, Scenario::Fresh));
+    runtime.block_on(async {
+        client.warm_up(Route::Incr).await;
+        for _ in 0..sessions {
+            client.request(Route::Incr).await;
+        }
+    });
+    ts_bench_measure(&runtime, &mut client, Route::Incr, requests)
 }
 
 /// `placement`: the app of `setup`, warmed up, then measured.
@@ -112,6 +130,26 @@ where
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [mode, setup, scenario, requests] = args.as_slice() {
+        if mode == "full" {
+            let run = (|| {
+                Ok::<_, String>((
+                    setup.parse::<Row>()?,
+                    scenario.parse::<u32>().map_err(|e| e.to_string())?,
+                    requests.parse::<u32>().map_err(|e| e.to_string())?,
+                ))
+            })()
+            .map(|(row, sessions, requests)| (row, full(row, sessions, requests)));
+            return match run {
+                Ok((row, bytes)) => {
+                    println!("full {row} {scenario}: {requests} requests, {bytes} body bytes");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("bench-driver: {error}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         if mode == "placement" {
             let run = scenario.parse::<Scenario>().and_then(|scenario| {
                 let requests = requests.parse::<u32>().map_err(|e| e.to_string())?;
@@ -132,7 +170,10 @@ fn main() -> ExitCode {
         }
     }
     let [row, route, scenario, requests] = args.as_slice() else {
-        eprintln!("usage: bench-driver <row> <route> <scenario> <requests>");
+        eprintln!(
+            "usage: bench-driver <row> <route> <scenario> <requests> \
+             | placement <setup> <scenario> <requests> | full <row> <sessions> <requests>"
+        );
         return ExitCode::from(2);
     };
     let parsed = (|| {
