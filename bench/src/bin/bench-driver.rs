@@ -129,27 +129,31 @@ where
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, row, sessions, requests] = args.as_slice()
+        && mode == "full"
+    {
+        let run = (|| {
+            Ok::<_, String>((
+                row.parse::<Row>()?,
+                sessions.parse::<u32>().map_err(|e| e.to_string())?,
+                requests.parse::<u32>().map_err(|e| e.to_string())?,
+            ))
+        })()
+        .map(|(row, sessions, requests)| full(row, sessions, requests));
+        return match run {
+            Ok(bytes) => {
+                println!(
+                    "full {row} after {sessions} sessions: {requests} requests, {bytes} body bytes"
+                );
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bench-driver: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if let [mode, setup, scenario, requests] = args.as_slice() {
-        if mode == "full" {
-            let run = (|| {
-                Ok::<_, String>((
-                    setup.parse::<Row>()?,
-                    scenario.parse::<u32>().map_err(|e| e.to_string())?,
-                    requests.parse::<u32>().map_err(|e| e.to_string())?,
-                ))
-            })()
-            .map(|(row, sessions, requests)| (row, full(row, sessions, requests)));
-            return match run {
-                Ok((row, bytes)) => {
-                    println!("full {row} {scenario}: {requests} requests, {bytes} body bytes");
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("bench-driver: {error}");
-                    ExitCode::from(2)
-                }
-            };
-        }
         if mode == "placement" {
             let run = scenario.parse::<Scenario>().and_then(|scenario| {
                 let requests = requests.parse::<u32>().map_err(|e| e.to_string())?;
