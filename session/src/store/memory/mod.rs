@@ -1,6 +1,7 @@
 //! An in-process store: bounded, expiring, field-level patches.
 
 mod entries;
+mod index;
 mod stored;
 
 use std::fmt;
@@ -171,19 +172,28 @@ mod tests {
         (0..n).map(|_| SessionId::generate().store_key()).collect()
     }
 
-    /// Every record has exactly one index entry, at or before its expiry, and no entry is before
-    /// the index's `due_from`.
+    /// Every record has exactly one index entry, at or before its expiry; every other entry is
+    /// counted stale; no entry is before the index's `due_from`; the queue is in order.
     fn assert_consistent(store: &MemoryStore) {
         let entries = store.lock();
-        assert_eq!(entries.by_expiry.order.len(), entries.records.len());
-        if let Some(((first, _), _)) = entries.by_expiry.order.first_key_value() {
+        let index = &entries.by_expiry;
+        assert_eq!(
+            index.entries().count(),
+            entries.records.len() + index.stale()
+        );
+        assert!(index.queued_in_order());
+        if let Some((first, _)) = index.first() {
             assert!(
-                entries.by_expiry.due_from <= *first,
+                index.due_from() <= first,
                 "a lower bound of the first entry"
             );
         }
         for (key, entry) in &entries.records {
-            assert_eq!(entries.by_expiry.order.get(&entry.indexed), Some(key));
+            let here: Vec<_> = index
+                .entries()
+                .filter(|(place, _)| *place == entry.indexed)
+                .collect();
+            assert_eq!(here, [(entry.indexed, key)]);
             assert!(entry.indexed.0 <= unix_ms(entry.stored.expires));
         }
     }
@@ -266,13 +276,7 @@ mod tests {
         assert_eq!(entries.records.len(), 15, "the ten untouched ones are gone");
         assert!(k[..10].iter().all(|key| entries.records.contains_key(key)));
         let due = unix_ms(clock.now());
-        assert!(
-            entries
-                .by_expiry
-                .order
-                .keys()
-                .all(|(indexed, _)| *indexed > due)
-        );
+        assert!(entries.by_expiry.entries().all(|((ms, _), _)| ms > due));
     }
 
     #[tokio::test]
