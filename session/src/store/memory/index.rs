@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::id::StoreKey;
 
-/// Stale entries are dropped once they outnumber the records and this many (fewer in unit
-/// tests, so that the model test gets there).
-const RETAIN_FLOOR: usize = if cfg!(test) { 4 } else { 1024 };
+/// Removed entries are dropped from the queue in one pass once they outnumber half the live
+/// ones and this many (fewer in unit tests, so that the tests get there).
+pub(super) const COMPACT_FLOOR: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// A place in expiry order: Unix milliseconds, then the order in which entries were added, so
 /// that places are unique and compare as two integers (never as 64-byte keys).
@@ -22,20 +22,19 @@ pub(super) type Place = (i64, u64);
 /// timeouts that differ between sessions, a clock set back) go to a B-tree; the earliest entry
 /// is the earlier of the two fronts.
 ///
-/// Removing an entry from the middle is lazy: the store forgets the record and calls
-/// [`ExpiryIndex::forget`]; the entry stays until it reaches the front, where the store sees
-/// that no record is indexed at its place and skips it. [`ExpiryIndex::retain`] drops such
-/// stale entries when they outnumber the live ones, so the index never holds more than about
-/// twice the records.
+/// Removing an entry from the B-tree takes it out; removing one from the middle of the queue
+/// (found by binary search, the queue being in order) marks it removed, and it leaves when it
+/// reaches the front, or in one pass over the queue once removed entries outnumber half the
+/// live ones (and 1,024). The front of the queue is never a removed entry.
 pub(super) struct ExpiryIndex {
-    /// Entries added in order, earliest first.
-    in_order: VecDeque<(Place, StoreKey)>,
+    /// Entries added in order, earliest first; `false` marks a removed one.
+    in_order: VecDeque<(Place, StoreKey, bool)>,
     /// Entries added out of order.
     out_of_order: BTreeMap<Place, StoreKey>,
     /// How many entries were ever added.
     added: u64,
-    /// How many entries belong to no record (any more).
-    stale: usize,
+    /// How many entries of the queue are marked removed.
+    removed: usize,
     /// No entry is earlier than this many Unix milliseconds. While it is still to come, a write
     /// knows that nothing is due without looking at the fronts.
     due_from: i64,
@@ -47,7 +46,7 @@ impl Default for ExpiryIndex {
             in_order: VecDeque::new(),
             out_of_order: BTreeMap::new(),
             added: 0,
-            stale: 0,
+            removed: 0,
             due_from: i64::MAX,
         }
     }
@@ -60,12 +59,35 @@ impl ExpiryIndex {
         self.added += 1;
         let place = (ms, self.added);
         match self.in_order.back() {
-            Some(((last, _), _)) if *last > ms => {
+            Some(((last, _), _, _)) if *last > ms => {
                 self.out_of_order.insert(place, key);
             }
-            _ => self.in_order.push_back((place, key)),
+            _ => self.in_order.push_back((place, key, true)),
         }
         place
+    }
+
+    /// Removes the entry at `place`, which is in the index.
+    pub(super) fn remove(&mut self, place: Place) {
+        if let Ok(at) = self
+            .in_order
+            .binary_search_by(|(queued, _, _)| queued.cmp(&place))
+        {
+            let live = &mut self.in_order[at].2;
+            debug_assert!(*live, "an entry is removed once");
+            if *live {
+                *live = false;
+                self.removed += 1;
+            }
+            self.drop_removed_front();
+            if self.removed > ((self.in_order.len() - self.removed) / 2).max(COMPACT_FLOOR) {
+                self.in_order.retain(|(_, _, live)| *live);
+                self.removed = 0;
+            }
+        } else {
+            let found = self.out_of_order.remove(&place);
+            debug_assert!(found.is_some(), "the entry is in the index");
+        }
     }
 
     /// Whether an entry may be due at `now_ms`.
@@ -76,8 +98,8 @@ impl ExpiryIndex {
     /// The earliest entry's place.
     pub(super) fn first(&self) -> Option<Place> {
         match (self.in_order.front(), self.out_of_order.first_key_value()) {
-            (Some((queued, _)), Some((sorted, _))) => Some(*queued.min(sorted)),
-            (Some((queued, _)), None) => Some(*queued),
+            (Some((queued, _, _)), Some((sorted, _))) => Some(*queued.min(sorted)),
+            (Some((queued, _, _)), None) => Some(*queued),
             (None, Some((sorted, _))) => Some(*sorted),
             (None, None) => None,
         }
@@ -86,11 +108,13 @@ impl ExpiryIndex {
     /// Takes the earliest entry out.
     pub(super) fn pop_first(&mut self) -> Option<(Place, StoreKey)> {
         let from_queue = match (self.in_order.front(), self.out_of_order.first_key_value()) {
-            (Some((queued, _)), Some((sorted, _))) => queued < sorted,
+            (Some((queued, _, _)), Some((sorted, _))) => queued < sorted,
             (queued, _) => queued.is_some(),
         };
         if from_queue {
-            self.in_order.pop_front()
+            let (place, key, _) = self.in_order.pop_front()?;
+            self.drop_removed_front();
+            Some((place, key))
         } else {
             self.out_of_order.pop_first()
         }
@@ -101,40 +125,32 @@ impl ExpiryIndex {
         self.due_from = self.first().map_or(i64::MAX, |(ms, _)| ms);
     }
 
-    /// One entry in the index no longer belongs to a record.
-    pub(super) fn forget(&mut self) {
-        self.stale += 1;
+    /// Keeps the front of the queue a live entry.
+    fn drop_removed_front(&mut self) {
+        while self.in_order.front().is_some_and(|(_, _, live)| !live) {
+            self.in_order.pop_front();
+            self.removed -= 1;
+        }
     }
 
-    /// An entry taken out turned out stale.
-    pub(super) fn skipped(&mut self) {
-        self.stale = self.stale.saturating_sub(1);
-    }
-
-    /// Whether stale entries outnumber the `live` ones enough to be worth dropping.
-    pub(super) fn wants_retain(&self, live: usize) -> bool {
-        self.stale > live.max(RETAIN_FLOOR)
-    }
-
-    /// Keeps only the entries for which `indexed` is true: those that still belong to a record.
-    pub(super) fn retain(&mut self, mut indexed: impl FnMut(Place, &StoreKey) -> bool) {
-        self.in_order.retain(|(place, key)| indexed(*place, key));
-        self.out_of_order.retain(|place, key| indexed(*place, key));
-        self.stale = 0;
-    }
-
-    /// Every entry, stale ones included, in no particular order.
+    /// Every live entry, in no particular order.
     #[cfg(test)]
     pub(super) fn entries(&self) -> impl Iterator<Item = (Place, &StoreKey)> {
         self.in_order
             .iter()
-            .map(|(place, key)| (*place, key))
+            .filter(|(_, _, live)| *live)
+            .map(|(place, key, _)| (*place, key))
             .chain(self.out_of_order.iter().map(|(place, key)| (*place, key)))
     }
 
+    /// How many removed entries the queue still holds.
     #[cfg(test)]
-    pub(super) fn stale(&self) -> usize {
-        self.stale
+    pub(super) fn removed(&self) -> usize {
+        debug_assert_eq!(
+            self.removed,
+            self.in_order.iter().filter(|(_, _, live)| !live).count()
+        );
+        self.removed
     }
 
     #[cfg(test)]
@@ -142,12 +158,15 @@ impl ExpiryIndex {
         self.due_from
     }
 
+    /// Whether the queue is in order and its front is live.
     #[cfg(test)]
     pub(super) fn queued_in_order(&self) -> bool {
-        self.in_order
-            .iter()
-            .zip(self.in_order.iter().skip(1))
-            .all(|((a, _), (b, _))| a < b)
+        self.in_order.front().is_none_or(|(_, _, live)| *live)
+            && self
+                .in_order
+                .iter()
+                .zip(self.in_order.iter().skip(1))
+                .all(|((a, _, _), (b, _, _))| a < b)
     }
 }
 
@@ -177,20 +196,59 @@ mod tests {
     }
 
     #[test]
-    fn stale_entries_are_counted_and_retained_away() {
+    fn removed_entries_leave_at_the_front_or_in_one_pass() {
         let mut index = ExpiryIndex::default();
-        let places: Vec<Place> = (0..2000).map(|ms| index.add(ms, key())).collect();
-        for _ in 0..1500 {
-            index.forget();
+        let places: Vec<Place> = (0..100).map(|ms| index.add(ms, key())).collect();
+        index.remove(places[0]);
+        assert_eq!((index.removed(), index.first()), (0, Some(places[1])));
+        // Marked in the middle: 1 removed for 98 live, then, past half of the live ones, none.
+        index.remove(places[50]);
+        assert_eq!(index.removed(), 1);
+        for place in &places[51..84] {
+            index.remove(*place);
         }
-        assert!(index.wants_retain(500));
-        index.retain(|place, _| place.0 >= 1500);
-        assert_eq!(index.stale(), 0);
-        assert_eq!(index.entries().count(), 500);
-        assert_eq!(index.first(), Some(places[1500]));
+        assert_eq!(index.removed(), 0, "compacted");
+        assert_eq!(index.entries().count(), 65);
+        assert!(index.queued_in_order());
+        // An entry out of order leaves the B-tree at once.
+        let late = index.add(7, key());
+        index.remove(late);
+        assert_eq!(index.out_of_order.len(), 0);
     }
 
     proptest! {
+        /// Adds, pops and removals interleaved: the fronts always give the earliest place.
+        #[test]
+        fn the_earliest_entry_comes_out_first_between_adds_and_removals(
+            ops in prop::collection::vec((0u8..3, 0i64..30, any::<prop::sample::Index>()), 0..160),
+        ) {
+            let mut index = ExpiryIndex::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (kind, ms, which) in ops {
+                match kind {
+                    0 => {
+                        model.insert(index.add(ms, key()));
+                    }
+                    1 => {
+                        prop_assert_eq!(index.pop_first().map(|(p, _)| p), model.pop_first());
+                        index.settle();
+                    }
+                    _ if !model.is_empty() => {
+                        let place = *model.iter().nth(which.index(model.len())).unwrap();
+                        model.remove(&place);
+                        index.remove(place);
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(index.first(), model.first().copied());
+                prop_assert!(index.due_from() <= model.first().map_or(i64::MAX, |p| p.0));
+                prop_assert!(index.queued_in_order());
+                let live = index.entries().count();
+                prop_assert_eq!(live, model.len());
+                prop_assert!(index.removed() <= (live / 2).max(COMPACT_FLOOR));
+            }
+        }
+
         /// Entries come out in place order, whatever order their expiries arrive in.
         #[test]
         fn entries_come_out_earliest_first(times in prop::collection::vec(0i64..50, 0..60)) {
