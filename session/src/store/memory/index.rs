@@ -20,7 +20,9 @@ pub(super) type Place = (i64, u64);
 /// session evicts the earliest) one cache line at each end instead of a walk down a B-tree on
 /// each side. Entries that arrive out of order (an entry moved to its record's later expiry,
 /// timeouts that differ between sessions, a clock set back) go to a B-tree; the earliest entry
-/// is the earlier of the two fronts.
+/// is the earlier of the two fronts. (One entry far behind the rest, such as a session with a
+/// longer timeout than the others, sends the others to the B-tree until it leaves the queue:
+/// they then cost what every entry did before the queue.)
 ///
 /// Removing an entry from the B-tree takes it out; removing one from the middle of the queue
 /// (found by binary search, the queue being in order) marks it removed, and it leaves when it

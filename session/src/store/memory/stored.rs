@@ -20,7 +20,7 @@ const FEW_NAMES: usize = 8;
 /// A [`Fields`] map puts even one field in a B-tree node of about 640 bytes plus the name's own
 /// allocation; here the fields are one small vector, sorted by name, and the names are shared.
 /// A one-field session's fields take 48 bytes instead of about 670 (the whole stored session,
-/// tables included, 547 bytes instead of 954), and evicting it frees one allocation instead of
+/// tables included, 560 bytes instead of 954), and evicting it frees one allocation instead of
 /// two or more.
 pub(super) struct Stored {
     /// In name order, each name at most once.
