@@ -172,7 +172,8 @@ fn placement_table(requests: u32, out_dir: &Path) -> Result<(), String> {
                 &[],
                 &out_dir.join(file(SHORT_RUN + requests)),
             )?;
-            let per = (long.instructions as f64 - short.instructions as f64) / f64::from(requests);
+            let per =
+                (long.instructions() as f64 - short.instructions() as f64) / f64::from(requests);
             counted.push((setup, per));
         }
         let bare = counted[0].1;
@@ -249,12 +250,12 @@ fn full_table(requests: u32, out_dir: &Path) -> Result<(), String> {
             let sum = |p: &Profile| events.iter().map(|e| p.total_net(e)).sum::<u64>();
             (sum(&long) as f64 - sum(&short) as f64) / f64::from(requests)
         };
-        let sha = (long.sha256 as f64 - short.sha256 as f64) / f64::from(requests);
-        let ir = per(&["Ir"]) + sha;
+        let sha = (long.sha256() as f64 - short.sha256() as f64) / f64::from(requests);
+        let net = per(&["Ir"]);
         let first = [per(&["I1mr"]), per(&["D1mr", "D1mw"])];
         let last = per(&["ILmr", "DLmr", "DLmw"]);
-        let estimate = ir - sha + 10.0 * (first[0] + first[1]) + 100.0 * last;
-        counted.push((row, ir, sha, first, last, estimate));
+        let estimate = net + 10.0 * (first[0] + first[1]) + 100.0 * last;
+        counted.push((row, net, sha, first, last, estimate));
     }
     let tower = |wanted: Row| {
         counted
@@ -263,14 +264,14 @@ fn full_table(requests: u32, out_dir: &Path) -> Result<(), String> {
             .map(|(.., estimate)| *estimate)
     };
     let (memory, signed) = (tower(Row::TowerMemory), tower(Row::TowerSigned));
-    for &(row, ir, sha, [i1, d1], last, estimate) in &counted {
+    for &(row, net, sha, [i1, d1], last, estimate) in &counted {
         let ratio = |to: Option<f64>| match to {
             Some(to) if row.is_typed_sessions() && to > 0.0 => format!("{:.2}", estimate / to),
             _ => String::new(),
         };
         println!(
-            "| {row} | {ir:.0} | {sha:.0} | {:.0} | {i1:.0} | {d1:.1} | {last:.2} | {estimate:.0} | {} | {} |",
-            ir - sha,
+            "| {row} | {:.0} | {sha:.0} | {net:.0} | {i1:.0} | {d1:.1} | {last:.2} | {estimate:.0} | {} | {} |",
+            net + sha,
             ratio(memory),
             ratio(signed),
         );
@@ -306,8 +307,8 @@ fn measure(
     };
     let per = |long: u64, short: u64| (long as f64 - short as f64) / f64::from(requests);
     Ok(Counts {
-        instructions: per(long.instructions, short.instructions),
-        sha256: per(long.sha256, short.sha256),
+        instructions: per(long.instructions(), short.instructions()),
+        sha256: per(long.sha256(), short.sha256()),
         hmacs: per(hmacs(&long), hmacs(&short)),
     })
 }

@@ -7,10 +7,6 @@ use std::collections::HashMap;
 /// What one callgrind run measured (in the collected region only).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Profile {
-    /// Instructions executed (`Ir`).
-    pub instructions: u64,
-    /// Instructions executed inside SHA-256's block compression, callees included.
-    pub sha256: u64,
     /// Every event's total inside SHA-256's block compression, callees included.
     pub sha256_totals: HashMap<String, u64>,
     /// Calls received, by (demangled) function name.
@@ -53,7 +49,6 @@ impl Profile {
                     .ok_or_else(|| format!("a call without a cost: {line:?}"))?;
                 *profile.calls.entry(callee.clone()).or_default() += count;
                 if is_sha256_compression(&callee) && !is_sha256_compression(&current) {
-                    profile.sha256 += costs[0];
                     for (event, cost) in events.iter().zip(costs) {
                         *profile.sha256_totals.entry(event.clone()).or_default() += cost;
                     }
@@ -78,7 +73,6 @@ impl Profile {
                     .ok()
                     .filter(|counts| !counts.is_empty())
                     .ok_or_else(|| format!("a malformed total: {line:?}"))?;
-                profile.instructions = counts[0];
                 profile.totals = events.iter().cloned().zip(counts).collect();
             } else if let Some(rest) = line.strip_prefix("fn=") {
                 current = resolve(&mut names, rest);
@@ -97,6 +91,16 @@ impl Profile {
             return Err("not a callgrind profile (no `events:` line)".into());
         }
         Ok(profile)
+    }
+
+    /// Instructions executed (`Ir`).
+    pub fn instructions(&self) -> u64 {
+        self.total("Ir")
+    }
+
+    /// Instructions executed inside SHA-256's block compression, callees included.
+    pub fn sha256(&self) -> u64 {
+        self.sha256_totals.get("Ir").copied().unwrap_or(0)
     }
 
     /// The total of `event` (0 when the profile did not record it).
@@ -175,9 +179,9 @@ calls=4 2
     #[test]
     fn totals_sha_and_calls() {
         let profile = Profile::parse(SAMPLE).unwrap();
-        assert_eq!(profile.instructions, 1000);
+        assert_eq!(profile.instructions(), 1000);
         // Calls into the compression from outside it: 250 + 450; the inner call is not added.
-        assert_eq!(profile.sha256, 700);
+        assert_eq!(profile.sha256(), 700);
         assert_eq!(profile.calls_to(|n| n.ends_with("Codec::mac")), 2);
         assert_eq!(profile.calls_to(|n| n == "sha2::sha256::compress256"), 4);
     }
@@ -190,7 +194,7 @@ calls=4 2
             .replace("6 250", "6 250 9 2")
             .replace("4 450", "4 450 1");
         let profile = Profile::parse(&text).unwrap();
-        assert_eq!(profile.instructions, 1000);
+        assert_eq!(profile.instructions(), 1000);
         assert_eq!((profile.total("D1mr"), profile.total("DLmw")), (40, 7));
         assert_eq!(profile.total("ILmr"), 0);
         // Inside the compression: 9 + 1 first-level misses and 2 last-level ones.
