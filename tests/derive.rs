@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
-use typed_sessions::{Error, Fields, Session, SessionData};
+use typed_sessions::{Error, Session, SessionData, store::Fields};
 
 /// Stored fields as a store would hand them over.
 fn fields(value: Value) -> Fields {

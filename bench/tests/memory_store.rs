@@ -1,7 +1,10 @@
 //! What the memory store holds per session, counted by a global allocator (no timing: this
 //! runs in CI).
 
-use typed_sessions::{Fields, MemoryStore, Record, SessionStore, StoreKey};
+use typed_sessions::{
+    MemoryStore,
+    store::{Fields, Record, SessionStore, StoreKey},
+};
 use typed_sessions_bench::alloc::{CountingAllocator, held_bytes};
 use typed_sessions_bench::runtime;
 
@@ -24,11 +27,7 @@ fn key(n: u64) -> StoreKey {
 fn bytes_per_session(fields: &Fields) -> (i64, i64) {
     let runtime = runtime();
     let now = time::OffsetDateTime::now_utc();
-    let record = Record {
-        fields: fields.clone(),
-        created: now,
-        expires: now + time::Duration::hours(1),
-    };
+    let record = Record::new(fields.clone(), now, now + time::Duration::hours(1));
     let store = MemoryStore::new();
     let sessions = SESSIONS as u64;
     let before = held_bytes();

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 use typed_sessions::{
-    Applied, Created, Error, ManualClock, MemoryStore, Patch, Record, SessionLayer, SessionStore,
-    StoreKey,
+    Error, MemoryStore, SessionLayer,
+    clock::ManualClock,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 use typed_sessions_bench::{Client, Route, Row, Scenario, runtime, typed_app, typed_key};
 
@@ -71,7 +72,7 @@ impl SessionStore for Counting {
         self.inner.create(key, record).await
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.calls.patch.fetch_add(1, Ordering::SeqCst);
         self.inner.patch(key, patch).await
     }
@@ -81,7 +82,7 @@ impl SessionStore for Counting {
         self.inner.remove(key).await
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.calls.touch.fetch_add(1, Ordering::SeqCst);
         self.inner.touch(key, expires).await
     }

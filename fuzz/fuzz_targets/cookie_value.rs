@@ -19,7 +19,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde::Deserialize;
 use time::OffsetDateTime;
-use typed_sessions::Fields;
+use typed_sessions::store::Fields;
 use typed_sessions_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {

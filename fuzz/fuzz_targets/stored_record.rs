@@ -12,7 +12,7 @@ use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Number, Value};
 use time::{Date, Duration, OffsetDateTime, Time};
-use typed_sessions::{Fields, Record, SessionData};
+use typed_sessions::{store::{Fields, Record}, SessionData};
 use typed_sessions_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -149,11 +149,7 @@ fn times(byte: u8) -> (OffsetDateTime, OffsetDateTime) {
 /// what `decode` makes of the record, and a write changes the one field it changed.
 fn check_router(fields: Fields, times_byte: u8, stale: bool, writes: bool) {
     let (created, expires) = times(times_byte);
-    let record = Record {
-        fields: fields.clone(),
-        created,
-        expires,
-    };
+    let record = Record::new(fields.clone(), created, expires);
     let live = expires.min(created.saturating_add(ABSOLUTE)) > NOW;
     let path = if writes { "/write" } else { "/read" };
     let outcome = RecordFixture::get().send(record, stale, path);

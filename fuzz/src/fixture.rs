@@ -14,10 +14,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
-use typed_sessions::{
-    Applied, Created, Error, Fields, Key, ManualClock, MemoryStore, Patch, Record, Session,
-    SessionData, SessionLayer, SessionStore, StoreKey,
-};
+use typed_sessions::{clock::ManualClock, store::{Created, Fields, Patch, Record, SessionStore, StoreKey, Updated}, Error, Key, MemoryStore, Session, SessionData, SessionLayer};
 
 use crate::probe::Probe;
 
@@ -179,19 +176,19 @@ impl SessionStore for RecordStore {
     }
     async fn create(&self, _key: &StoreKey, record: &Record) -> Result<Created, Error> {
         self.log(Write::Create(record.clone()));
-        Ok(Created::Created)
+        Ok(Created::Stored)
     }
-    async fn patch(&self, _key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, _key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.log(Write::Patch(patch.clone()));
-        Ok(Applied::Applied)
+        Ok(Updated::Applied)
     }
     async fn remove(&self, _key: &StoreKey) -> Result<(), Error> {
         self.log(Write::Remove);
         Ok(())
     }
-    async fn touch(&self, _key: &StoreKey, _expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, _key: &StoreKey, _expires: OffsetDateTime) -> Result<Updated, Error> {
         self.log(Write::Touch);
-        Ok(Applied::Applied)
+        Ok(Updated::Applied)
     }
 }
 
@@ -207,11 +204,7 @@ pub fn fields_of(probe: &Probe) -> Fields {
 
 /// The record of the genuine session, live at `NOW`.
 pub fn genuine_record() -> Record {
-    Record {
-        fields: fields_of(&Probe::genuine()),
-        created: NOW - Duration::hours(1),
-        expires: NOW + Duration::hours(1),
-    }
+    Record::new(fields_of(&Probe::genuine()), NOW - Duration::hours(1), NOW + Duration::hours(1))
 }
 
 fn key(master: &[u8]) -> Key {

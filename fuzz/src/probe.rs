@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use typed_sessions::{Fields, Session};
+use typed_sessions::{store::Fields, Session};
 
 fn default_theme() -> String {
     "light".to_owned()

@@ -13,7 +13,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 /// # Example
 ///
 /// ```
-/// use typed_sessions::Clock;
+/// use typed_sessions::clock::Clock;
 ///
 /// let now = Clock::system().now();
 /// assert!(now.year() >= 2024);
@@ -135,7 +135,7 @@ pub(crate) fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
 ///
 /// ```
 /// use std::time::Duration;
-/// use typed_sessions::{Clock, ManualClock};
+/// use typed_sessions::clock::{Clock, ManualClock};
 ///
 /// let manual = ManualClock::new(time::macros::datetime!(2026-01-01 0:00 UTC));
 /// let clock = Clock::from(manual.clone());

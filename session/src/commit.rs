@@ -11,11 +11,12 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::unix_ms;
 use crate::codec::MAC_LEN;
-use crate::data::Fields;
-use crate::id::{SessionId, StoreKey};
+use crate::id::SessionId;
 use crate::layer::Config;
-use crate::record::{Applied, Created, Patch, Record};
 use crate::state::{CookiePayload, Inner, RequestState};
+use crate::store::Fields;
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 use crate::store::{DynStore, bounded};
 
 /// What the response does with the session cookie.
@@ -265,12 +266,8 @@ fn plan(
     let now = config.clock.now();
     let write = if inner.is_new {
         let id = inner.id_or_generate();
-        let record = Record {
-            fields: fields(inner),
-            created: now,
-            expires: config.expiry.deadline(now, now),
-        };
-        inner.saved(now, record.expires);
+        let record = Record::new(fields(inner), now, config.expiry.deadline(now, now));
+        inner.saved(now, record.expires());
         Write::Create { id, record }
     } else {
         let id = inner.id.clone().expect("a stored session has an id");
@@ -281,11 +278,7 @@ fn plan(
             presented_mac: inner.presented_mac,
         });
         if let Some(old) = inner.rekey_from.take() {
-            let record = Record {
-                fields: fields(inner),
-                created: inner.created,
-                expires,
-            };
+            let record = Record::new(fields(inner), inner.created, expires);
             inner.saved(inner.created, expires);
             Write::Rekey {
                 id,
@@ -332,11 +325,7 @@ fn take_patch(inner: &mut Inner, expires: OffsetDateTime) -> Patch {
             None => removed.push(key.to_owned()),
         }
     }
-    Patch {
-        changed,
-        removed,
-        expires,
-    }
+    Patch::new(changed, removed, expires)
 }
 
 impl Inner {
@@ -366,12 +355,12 @@ async fn execute(
     match write {
         Write::Create { id, record } => {
             let id = create(config, store, id, &record).await?;
-            cookie(&id, record.expires, None)
+            cookie(&id, record.expires(), None)
         }
         Write::Rekey { id, record, old } => {
             let id = create(config, store, id, &record).await?;
             bounded(limit, store.remove(&old)).await?;
-            cookie(&id, record.expires, None)
+            cookie(&id, record.expires(), None)
         }
         Write::Patch {
             key,
@@ -379,11 +368,11 @@ async fn execute(
             id,
             reissue,
         } => match (bounded(limit, store.patch(&key, &patch)).await?, reissue) {
-            (Applied::Missing, _) => Err(Error::RemovedConcurrently),
-            (Applied::Applied, Some(reissue)) => {
-                cookie(&id, patch.expires, reissue.presented_mac.as_ref())
+            (Updated::Missing, _) => Err(Error::RemovedConcurrently),
+            (Updated::Applied, Some(reissue)) => {
+                cookie(&id, patch.expires(), reissue.presented_mac.as_ref())
             }
-            (Applied::Applied, None) => Ok(None),
+            (Updated::Applied, None) => Ok(None),
         },
         Write::Touch {
             key,
@@ -393,10 +382,10 @@ async fn execute(
         } => {
             // A session removed meanwhile stays removed; this request only read it.
             match (bounded(limit, store.touch(&key, expires)).await?, reissue) {
-                (Applied::Applied, Some(reissue)) => {
+                (Updated::Applied, Some(reissue)) => {
                     cookie(&id, expires, reissue.presented_mac.as_ref())
                 }
-                (Applied::Applied | Applied::Missing, _) => Ok(None),
+                (Updated::Applied | Updated::Missing, _) => Ok(None),
             }
         }
         Write::Reissue { id, expires } => cookie(&id, expires, None),
@@ -414,7 +403,7 @@ async fn create(
     let mut id = id;
     for _ in 0..3 {
         match bounded(config.store_timeout, store.create(&id.store_key(), record)).await? {
-            Created::Created => return Ok(id),
+            Created::Stored => return Ok(id),
             Created::AlreadyExists => id = SessionId::generate(),
         }
     }

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::b64;
 use crate::key::fill_random;
+use crate::store::StoreKey;
 
 /// The number of random bytes in a session id (256 bits).
 const ID_BYTES: usize = 32;
@@ -73,64 +74,6 @@ impl fmt::Debug for SessionId {
     }
 }
 
-/// The key a store keeps a session under: the hex SHA-256 digest of the session id.
-///
-/// A leaked store therefore cannot be replayed as cookies.
-///
-/// # Example
-///
-/// ```
-/// use typed_sessions::StoreKey;
-///
-/// let key = StoreKey::from_digest_hex("00".repeat(32)).unwrap();
-/// assert_eq!(key.as_str(), "00".repeat(32));
-/// assert!(StoreKey::from_digest_hex("not hex").is_none());
-/// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StoreKey([u8; STORE_KEY_LEN]);
-
-/// The length of a [`StoreKey`]: a SHA-256 digest in hex.
-const STORE_KEY_LEN: usize = 64;
-
-impl StoreKey {
-    /// The digest as 64 lowercase hex characters.
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).expect("a store key is ASCII hex")
-    }
-
-    /// Rebuilds a key from its hex form (as a store may have kept it), checking the form.
-    pub fn from_digest_hex(hex: impl Into<String>) -> Option<Self> {
-        let hex: String = hex.into();
-        let bytes: [u8; STORE_KEY_LEN] = hex.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-            .then_some(Self(bytes))
-    }
-
-    fn from_digest(digest: &[u8]) -> Self {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut hex = [0u8; STORE_KEY_LEN];
-        for (pair, byte) in hex.chunks_exact_mut(2).zip(digest) {
-            pair[0] = DIGITS[usize::from(byte >> 4)];
-            pair[1] = DIGITS[usize::from(byte & 0xf)];
-        }
-        Self(hex)
-    }
-}
-
-impl fmt::Debug for StoreKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("StoreKey").field(&self.as_str()).finish()
-    }
-}
-
-impl fmt::Display for StoreKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,17 +101,6 @@ mod tests {
             id.store_key().as_str(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-    }
-
-    #[test]
-    fn store_keys_round_trip_through_their_hex_form() {
-        let key = SessionId::generate().store_key();
-        assert_eq!(StoreKey::from_digest_hex(key.as_str()), Some(key.clone()));
-        assert_eq!(key.to_string(), key.as_str());
-        assert_eq!(format!("{key:?}"), format!("StoreKey({:?})", key.as_str()));
-        assert!(StoreKey::from_digest_hex("A".repeat(64)).is_none());
-        assert!(StoreKey::from_digest_hex("a".repeat(63)).is_none());
-        assert!(StoreKey::from_digest_hex("é".repeat(32)).is_none());
     }
 
     #[test]

@@ -264,7 +264,7 @@ impl SessionLayer {
         self.edit(|c| c.store_timeout = timeout)
     }
 
-    /// Reads the time from `clock` (tests use a [`ManualClock`](crate::ManualClock)).
+    /// Reads the time from `clock` (tests use a [`ManualClock`](crate::clock::ManualClock)).
     pub fn with_clock(self, clock: impl Into<Clock>) -> Self {
         let clock = clock.into();
         self.edit(|c| c.clock = clock)

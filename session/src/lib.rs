@@ -3,7 +3,7 @@
 //! A session is a plain struct: `#[derive(Session)]` generates its field-by-field codec, and the
 //! [`Session<T>`](struct@Session) extractor loads it, verifies it, lets the handler change fields, and saves only
 //! the fields that changed — in a signed (optionally encrypted) cookie by default, or in a
-//! [`SessionStore`] such as [`MemoryStore`].
+//! [store](store::SessionStore) such as [`MemoryStore`].
 //!
 //! # Quick start
 //!
@@ -66,7 +66,7 @@
 //! - The first [`Session<T>`](struct@Session) of a request verifies the cookie and loads the session once, for
 //!   every `Session<_>` of that request. Idle and absolute expiry are enforced here.
 //! - When a handle drops, each field is re-encoded and compared by value; only changed fields are
-//!   saved ([`SessionStore::patch`]), so concurrent requests changing different fields both
+//!   saved ([`SessionStore::patch`](store::SessionStore::patch)), so concurrent requests changing different fields both
 //!   survive. Unchanged sessions cost no write and no `Set-Cookie`.
 //! - A failed save turns the response into an error response; it never passes as success.
 //!
@@ -78,7 +78,7 @@
 //! | Signed cookie store (HMAC-SHA256), optional AES-256-GCM | [`SessionLayer::with_encryption`] |
 //! | Key rotation | [`SessionLayer::with_old_key`] |
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
-//! | Store contract for your own store | [`SessionStore`] |
+//! | Store contract for your own store | [`store::SessionStore`] |
 //! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
 //!
 //! # Cargo features
@@ -95,7 +95,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod b64;
-mod clock;
+pub mod clock;
 mod codec;
 mod commit;
 mod cookies;
@@ -106,35 +106,33 @@ mod extract;
 mod id;
 mod key;
 mod layer;
-mod record;
-mod service;
+pub mod service;
 mod state;
-mod store;
+pub mod store;
 #[cfg(feature = "test-kit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-kit")))]
 pub mod test_kit;
 
-pub use clock::{Clock, ManualClock};
 pub use cookie::SameSite;
-pub use data::{Fields, SessionData};
+pub use data::SessionData;
 pub use error::Error;
 pub use extract::{Session, SessionRejection};
-pub use id::{SessionId, StoreKey};
+pub use id::SessionId;
 pub use key::Key;
 pub use layer::SessionLayer;
-pub use record::{Applied, Created, Patch, Record};
-pub use service::{ResponseFuture, SessionService};
-#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-pub use store::CleanupTask;
+pub use store::MemoryStore;
 #[cfg(feature = "mysql")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub use store::MySqlStore;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::PostgresStore;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::RedisStore;
 #[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use store::SqliteStore;
-pub use store::{MemoryStore, SessionStore};
 pub use typed_sessions_derive::Session;
 
 #[doc(hidden)]

@@ -16,10 +16,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::data::Fields;
-use crate::id::{SessionId, StoreKey};
-use crate::record::{Applied, Created, Patch, Record};
+use crate::id::SessionId;
+use crate::store::Fields;
 use crate::store::SessionStore;
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 
 /// Runs `check` to completion on a fresh multi-threaded Tokio runtime.
 ///
@@ -57,26 +58,22 @@ fn fields(pairs: &[(&str, Value)]) -> Fields {
 
 fn record(pairs: &[(&str, Value)], ttl: Duration) -> Record {
     let created = now();
-    Record {
-        fields: fields(pairs),
-        created,
-        expires: created + ttl,
-    }
+    Record::new(fields(pairs), created, created + ttl)
 }
 
 /// Asserts that two records agree, with times compared to the millisecond (stores may keep
 /// less precision than `OffsetDateTime`).
 #[track_caller]
 pub fn assert_same_record(actual: &Record, expected: &Record) {
-    assert_eq!(actual.fields, expected.fields, "stored fields differ");
+    assert_eq!(actual.fields(), expected.fields(), "stored fields differ");
     assert_eq!(
-        millis(actual.created),
-        millis(expected.created),
+        millis(actual.created()),
+        millis(expected.created()),
         "created time differs"
     );
     assert_eq!(
-        millis(actual.expires),
-        millis(expected.expires),
+        millis(actual.expires()),
+        millis(expected.expires()),
         "expiry differs"
     );
 }
@@ -102,7 +99,7 @@ pub async fn round_trip<S: SessionStore>(store: &S) {
     );
     assert_eq!(
         store.create(&key, &record).await.expect("create failed"),
-        Created::Created
+        Created::Stored
     );
     let loaded = load(store, &key).await.expect("a created record must load");
     assert_same_record(&loaded, &record);
@@ -115,21 +112,21 @@ pub async fn not_found_is_not_an_error<S: SessionStore>(store: &S) {
         load(store, &key).await.is_none(),
         "unknown key must load as None"
     );
-    let patch = Patch {
-        changed: fields(&[("a", json!(1))]),
-        removed: vec![],
-        expires: now() + Duration::from_secs(60),
-    };
+    let patch = Patch::new(
+        fields(&[("a", json!(1))]),
+        vec![],
+        now() + Duration::from_secs(60),
+    );
     assert_eq!(
         store.patch(&key, &patch).await.expect("patch failed"),
-        Applied::Missing
+        Updated::Missing
     );
     assert!(
         load(store, &key).await.is_none(),
         "patch must not create a record"
     );
     let touched = store.touch(&key, now() + Duration::from_secs(60)).await;
-    assert_eq!(touched.expect("touch failed"), Applied::Missing);
+    assert_eq!(touched.expect("touch failed"), Updated::Missing);
     assert!(
         load(store, &key).await.is_none(),
         "touch must not create a record"
@@ -159,7 +156,7 @@ pub async fn create_does_not_overwrite<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let first = record(&[("who", json!("first"))], Duration::from_secs(60));
     let second = record(&[("who", json!("second"))], Duration::from_secs(60));
-    assert_eq!(store.create(&key, &first).await.unwrap(), Created::Created);
+    assert_eq!(store.create(&key, &first).await.unwrap(), Created::Stored);
     assert_eq!(
         store.create(&key, &second).await.unwrap(),
         Created::AlreadyExists
@@ -173,12 +170,12 @@ pub async fn patch_does_not_resurrect<S: SessionStore>(store: &S) {
     let record = record(&[("user", json!("ann"))], Duration::from_secs(60));
     store.create(&key, &record).await.unwrap();
     store.remove(&key).await.unwrap();
-    let patch = Patch {
-        changed: fields(&[("views", json!(9))]),
-        removed: vec!["user".into()],
-        expires: now() + Duration::from_secs(60),
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Missing);
+    let patch = Patch::new(
+        fields(&[("views", json!(9))]),
+        vec!["user".into()],
+        now() + Duration::from_secs(60),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Missing);
     assert!(
         load(store, &key).await.is_none(),
         "a removed session must stay removed"
@@ -216,7 +213,7 @@ pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
     let later = now() + Duration::from_millis(2500);
     assert_eq!(
         store.touch(&touched, later).await.unwrap(),
-        Applied::Applied
+        Updated::Applied
     );
 
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -228,27 +225,28 @@ pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
         .await
         .expect("touch must extend the expiry");
     assert_eq!(
-        kept.fields, original.fields,
+        kept.fields(),
+        original.fields(),
         "touch must not change the fields"
     );
-    assert_eq!(millis(kept.expires), millis(later));
-    assert_eq!(millis(kept.created), millis(original.created));
+    assert_eq!(millis(kept.expires()), millis(later));
+    assert_eq!(millis(kept.created()), millis(original.created()));
 
     let again = record(&[("a", json!("new"))], Duration::from_secs(60));
     assert_eq!(
         store.create(&short, &again).await.unwrap(),
-        Created::Created,
+        Created::Stored,
         "an expired record must not block a new one"
     );
     assert_eq!(
         store.touch(&fresh_key(), later).await.unwrap(),
-        Applied::Missing
+        Updated::Missing
     );
-    let patch = Patch {
-        changed: fields(&[("x", json!(1))]),
-        removed: vec![],
-        expires: now() + Duration::from_secs(60),
-    };
+    let patch = Patch::new(
+        fields(&[("x", json!(1))]),
+        vec![],
+        now() + Duration::from_secs(60),
+    );
     let expired = fresh_key();
     store
         .create(
@@ -260,7 +258,7 @@ pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(
         store.patch(&expired, &patch).await.unwrap(),
-        Applied::Missing,
+        Updated::Missing,
         "a patch must not revive an expired record"
     );
     assert!(load(store, &expired).await.is_none());
@@ -279,12 +277,12 @@ pub async fn patch_keeps_other_fields<S: SessionStore>(store: &S) {
         Duration::from_secs(60),
     );
     store.create(&key, &original).await.unwrap();
-    let patch = Patch {
-        changed: fields(&[("a", json!(2)), ("c", json!([1, 2, 3]))]),
-        removed: vec!["b".into(), "never-stored".into()],
-        expires: now() + Duration::from_secs(120),
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(
+        fields(&[("a", json!(2)), ("c", json!([1, 2, 3]))]),
+        vec!["b".into(), "never-stored".into()],
+        now() + Duration::from_secs(120),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     let mut expected = original.clone();
     patch.apply_to(&mut expected);
     assert_same_record(&load(store, &key).await.unwrap(), &expected);
@@ -300,15 +298,11 @@ pub async fn large_record<S: SessionStore>(store: &S) {
     );
     store.create(&key, &record).await.unwrap();
     assert_same_record(&load(store, &key).await.unwrap(), &record);
-    let patch = Patch {
-        changed: fields(&[("small", json!(2))]),
-        removed: vec![],
-        expires: record.expires,
-    };
+    let patch = Patch::new(fields(&[("small", json!(2))]), vec![], record.expires());
     store.patch(&key, &patch).await.unwrap();
     let loaded = load(store, &key).await.unwrap();
     assert_eq!(
-        loaded.fields["big"],
+        loaded.fields()["big"],
         json!(big),
         "a patch must keep the large field"
     );
@@ -326,27 +320,23 @@ pub async fn concurrent_patches_of_different_fields<S: SessionStore>(store: &S) 
         .await
         .unwrap();
     let patches = (0..100).map(|i| {
-        let patch = Patch {
-            changed: fields(&[(&format!("f{i}"), json!(i))]),
-            removed: vec![],
-            expires,
-        };
+        let patch = Patch::new(fields(&[(&format!("f{i}"), json!(i))]), vec![], expires);
         let key = key.clone();
         async move {
             let applied = store.patch(&key, &patch).await.expect("patch failed");
-            assert_eq!(applied, Applied::Applied);
+            assert_eq!(applied, Updated::Applied);
         }
     });
     join_all(patches).await;
     let loaded = load(store, &key).await.unwrap();
     for i in 0..100 {
         assert_eq!(
-            loaded.fields.get(&format!("f{i}")),
+            loaded.fields().get(&format!("f{i}")),
             Some(&json!(i)),
             "field f{i} lost"
         );
     }
-    assert_eq!(loaded.fields["base"], json!(0));
+    assert_eq!(loaded.fields()["base"], json!(0));
 }
 
 /// Runs futures concurrently on the current task (no spawning, so `store` may be borrowed).

@@ -31,7 +31,7 @@ on_backends!(
             let Call::Create(_, record) = &calls[0] else {
                 panic!("{calls:?}")
             };
-            assert_eq!(record.fields["message"], "hello");
+            assert_eq!(record.fields()["message"], "hello");
         }
         let r2 = app.get("/read", Some(&r1.replay())).await;
         assert_eq!(r2.body, "hello");
@@ -165,7 +165,7 @@ mod routes {
 }
 
 use routes::{AWKWARD, acc_routes, v2_routes};
-use typed_sessions::SessionStore;
+use typed_sessions::store::SessionStore;
 
 on_backends!(
     acc_02_new_session_read_but_empty_emits_nothing,
@@ -224,13 +224,9 @@ on_backends!(
             // Pre-seed a field no session type of this app knows.
             let key = store_key_of(&cookie);
             let record = app.spy().inner.load(&key).await.unwrap().unwrap();
-            let mut changed = typed_sessions::Fields::new();
+            let mut changed = typed_sessions::store::Fields::new();
             changed.insert("hello".into(), "world".into());
-            let patch = typed_sessions::Patch {
-                changed,
-                removed: vec![],
-                expires: record.expires,
-            };
+            let patch = typed_sessions::store::Patch::new(changed, vec![], record.expires());
             app.spy().inner.patch(&key, &patch).await.unwrap();
         }
         app.store_calls();
@@ -261,13 +257,13 @@ on_backends!(
                 };
                 assert_eq!(*patched, key, "same id");
                 assert_eq!(
-                    serde_json::Value::Object(patch.changed.clone()),
+                    serde_json::Value::Object(patch.changed().clone()),
                     serde_json::json!({"message": "hello3"})
                 );
-                assert!(patch.removed.is_empty());
+                assert!(patch.removed().is_empty());
                 let stored = app.spy().inner.load(&key).await.unwrap().unwrap();
                 assert_eq!(
-                    serde_json::Value::Object(stored.fields),
+                    serde_json::Value::Object(stored.fields().clone()),
                     serde_json::json!({"hello": "world", "message": "hello3"})
                 );
                 // Persistent cookie: re-sent for the same id with the moved expiry.
@@ -327,7 +323,7 @@ on_backends!(
                 };
                 assert_eq!(*key, store_key_of(&cookie));
                 assert_eq!(
-                    serde_json::Value::Object(record.fields.clone()),
+                    serde_json::Value::Object(record.fields().clone()),
                     serde_json::json!({"message": "hello"})
                 );
             }
@@ -363,7 +359,7 @@ on_backends!(
                 .unwrap()
                 .expect("the old record is kept");
             assert_eq!(
-                serde_json::Value::Object(stored.fields),
+                serde_json::Value::Object(stored.fields().clone()),
                 serde_json::json!({"count": 1})
             );
         }
@@ -411,7 +407,7 @@ on_backends!(
                 .await
                 .unwrap()
                 .unwrap();
-            assert_eq!(stored.fields["message"], AWKWARD);
+            assert_eq!(stored.fields()["message"], AWKWARD);
         }
         let r2 = app.get("/awkward", Some(&cookie)).await;
         assert_eq!(r2.status, 200);

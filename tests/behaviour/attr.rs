@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use cookie::{Cookie, SameSite};
-use typed_sessions::{Error, Key, Session, SessionLayer, SessionStore};
+use typed_sessions::{Error, Key, Session, SessionLayer, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
@@ -272,7 +272,7 @@ on_backends!(
                 .await
                 .unwrap()
                 .expect("the record");
-            assert_eq!(record.fields["message"], "final");
+            assert_eq!(record.fields()["message"], "final");
         }
         let read = app.get("/read", Some(&r.replay())).await;
         assert_eq!(read.body, "final");

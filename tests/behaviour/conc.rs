@@ -9,7 +9,7 @@ use axum::routing::get;
 use http::{StatusCode, header};
 use serde_json::json;
 use tokio::sync::{Barrier, Notify};
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
@@ -108,7 +108,7 @@ on_backends!(
                 .unwrap()
                 .unwrap();
             assert_eq!(
-                json!(record.fields),
+                json!(record.fields()),
                 json!({"message": "hello", "count": 1})
             );
         }
@@ -163,7 +163,7 @@ async fn conc_02_read_during_slow_commit_never_overwrites() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        json!(record.fields),
+        json!(record.fields()),
         json!({"message": "hello", "count": 1})
     );
 }
@@ -216,7 +216,10 @@ async fn conc_03_concurrent_writers_of_different_fields_both_survive() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(json!(record.fields), json!({"message": "one", "count": 2}));
+    assert_eq!(
+        json!(record.fields()),
+        json!({"message": "one", "count": 2})
+    );
 }
 
 #[tokio::test]
@@ -235,7 +238,7 @@ async fn conc_03_concurrent_writers_of_one_field_last_write_wins() {
     let patches: Vec<_> = calls
         .iter()
         .filter_map(|c| match c {
-            Call::Patch(_, patch) => Some(patch.changed["message"].clone()),
+            Call::Patch(_, patch) => Some(patch.changed()["message"].clone()),
             _ => None,
         })
         .collect();
@@ -248,7 +251,7 @@ async fn conc_03_concurrent_writers_of_one_field_last_write_wins() {
         .unwrap()
         .unwrap();
     // Whole values, the last committed one.
-    assert_eq!(json!(record.fields), json!({"message": patches[1]}));
+    assert_eq!(json!(record.fields()), json!({"message": patches[1]}));
     assert!(patches[1] == "first" || patches[1] == "second");
 }
 
@@ -327,7 +330,7 @@ on_backends!(
             let Call::Create(_, record) = &calls[0] else {
                 panic!("{calls:?}")
             };
-            assert_eq!(json!(record.fields), json!({"a": 1, "b": 2}));
+            assert_eq!(json!(record.fields()), json!({"a": 1, "b": 2}));
         }
         assert_eq!(app.get("/read", Some(&r1.replay())).await.body, "1 2");
         app.store_calls();
@@ -341,7 +344,7 @@ on_backends!(
             let Call::Patch(_, patch) = &calls[1] else {
                 panic!("{calls:?}")
             };
-            assert_eq!(json!(patch.changed), json!({"a": 2, "b": 4}));
+            assert_eq!(json!(patch.changed()), json!({"a": 2, "b": 4}));
         }
         let latest = if backend == Backend::Cookie {
             r2.replay()
@@ -391,7 +394,7 @@ async fn conc_06_commit_finishes_before_response_is_observable() {
         .unwrap();
     assert!(elapsed >= delay, "response observed after {elapsed:?}");
     assert_eq!(
-        record.expect("saved before the response").fields["user"],
+        record.expect("saved before the response").fields()["user"],
         "x"
     );
     assert_eq!(r1.status, StatusCode::FOUND);

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::acc::{session_id_in, value_of};
 use crate::harness::*;
@@ -145,7 +145,7 @@ on_backends!(
             assert_eq!(*created, new);
             assert_ne!(new, old);
             assert_eq!(
-                serde_json::Value::Object(record.fields.clone()),
+                serde_json::Value::Object(record.fields().clone()),
                 serde_json::json!({"message": "new"})
             );
             assert!(app.spy().inner.load(&old).await.unwrap().is_none());

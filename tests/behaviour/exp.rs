@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::{ManualClock, MemoryStore, Session, SessionLayer, SessionStore};
+use typed_sessions::{MemoryStore, Session, SessionLayer, clock::ManualClock, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
@@ -240,7 +240,7 @@ on_backends!(exp_05_ttl_handed_to_store, [Memory], |backend| async move {
     let [Call::Create(_, record)] = calls.as_slice() else {
         panic!("{calls:?}")
     };
-    let ttl = record.expires - t0;
+    let ttl = record.expires() - t0;
     assert!(
         ttl >= time::Duration::seconds(60) && ttl <= time::Duration::seconds(70),
         "ttl {ttl}"
@@ -254,7 +254,7 @@ on_backends!(exp_05_ttl_handed_to_store, [Memory], |backend| async move {
     let [Call::Load(_), Call::Patch(_, patch)] = calls.as_slice() else {
         panic!("{calls:?}")
     };
-    assert_eq!(patch.expires, t0 + time::Duration::seconds(90));
+    assert_eq!(patch.expires(), t0 + time::Duration::seconds(90));
 });
 
 on_backends!(

@@ -11,7 +11,9 @@ use http_body_util::BodyExt;
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use typed_sessions::{
-    Applied, Created, Error, Key, ManualClock, Patch, Record, SessionLayer, SessionStore, StoreKey,
+    Error, Key, SessionLayer,
+    clock::ManualClock,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 pub use crate::stores::AnyStore;
@@ -137,7 +139,7 @@ impl SessionStore for SpyStore {
             .await?;
         self.inner.create(key, record).await
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.enter(Call::Patch(key.clone(), patch.clone())).await?;
         self.inner.patch(key, patch).await
     }
@@ -145,7 +147,7 @@ impl SessionStore for SpyStore {
         self.enter(Call::Remove(key.clone())).await?;
         self.inner.remove(key).await
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.enter(Call::Touch(key.clone(), expires)).await?;
         self.inner.touch(key, expires).await
     }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::routing::get;
 use serde_json::json;
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
@@ -91,7 +91,7 @@ on_backends!(
                 panic!("{calls:?}")
             };
             assert_eq!(created, &new);
-            assert_eq!(json!(record.fields), json!({"message": "hi"}));
+            assert_eq!(json!(record.fields()), json!({"message": "hi"}));
             assert!(
                 matches!(&calls[2], Call::Remove(k) if *k == old),
                 "{calls:?}"
@@ -168,7 +168,7 @@ async fn id_04_replacing_the_value_is_not_regeneration() {
     };
     assert_eq!(patched, &x, "the same id");
     assert_eq!(
-        json!(patch.changed),
+        json!(patch.changed()),
         json!({"message": "replaced", "count": 7})
     );
     // If the cookie is re-sent (persistent cookie), it carries the same id.
@@ -177,7 +177,7 @@ async fn id_04_replacing_the_value_is_not_regeneration() {
     }
     let record = app.spy().inner.load(&x).await.unwrap().expect("a record");
     assert_eq!(
-        json!(record.fields),
+        json!(record.fields()),
         json!({"message": "replaced", "count": 7})
     );
     assert_eq!(app.spy().inner.len().await, 1);
@@ -222,10 +222,10 @@ async fn id_05_no_id_adoption_on_login() {
     assert_ne!(v, a);
 
     let at_v = app.spy().inner.load(&v).await.unwrap().expect("a record");
-    assert_eq!(at_v.fields["user"], "victim");
+    assert_eq!(at_v.fields()["user"], "victim");
     let at_a = app.spy().inner.load(&a).await.unwrap();
     assert!(
-        at_a.is_none_or(|r| !r.fields.contains_key("user")),
+        at_a.is_none_or(|r| !r.fields().contains_key("user")),
         "the attacker's id must not carry the victim's login"
     );
 

@@ -9,8 +9,9 @@ use axum::routing::get;
 use http::{HeaderValue, Request, header};
 use time::OffsetDateTime;
 use typed_sessions::{
-    Applied, Created, Error, ManualClock, MemoryStore, Patch, Record, Session, SessionLayer,
-    SessionStore, StoreKey,
+    Error, MemoryStore, Session, SessionLayer,
+    clock::ManualClock,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 use crate::acc::{session_id_in, value_of};
@@ -281,14 +282,10 @@ async fn mal_03_corrupt_field_takes_its_default() {
 
     // Corrupt one field: `message` now holds a number.
     let record = store.load(&key).await.unwrap().unwrap();
-    let mut changed = typed_sessions::Fields::new();
+    let mut changed = typed_sessions::store::Fields::new();
     changed.insert("message".into(), 42.into());
-    let patch = Patch {
-        changed,
-        removed: vec![],
-        expires: record.expires,
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(changed, vec![], record.expires());
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     app.store_calls();
 
     // Read: the field takes its default, 200, nothing written.
@@ -299,7 +296,7 @@ async fn mal_03_corrupt_field_takes_its_default() {
     assert_eq!(app.store_calls(), ["load"]);
     let stored = store.load(&key).await.unwrap().unwrap();
     assert_eq!(
-        serde_json::Value::Object(stored.fields),
+        serde_json::Value::Object(stored.fields().clone()),
         serde_json::json!({"message": 42, "count": 3}),
         "nothing overwritten by a read"
     );
@@ -322,18 +319,18 @@ async fn mal_03_corrupt_field_takes_its_default() {
     };
     assert_eq!(*patched, key);
     assert_eq!(
-        serde_json::Value::Object(patch.changed.clone()),
+        serde_json::Value::Object(patch.changed().clone()),
         serde_json::json!({"count": 4})
     );
-    assert!(patch.removed.is_empty(), "{patch:?}");
+    assert!(patch.removed().is_empty(), "{patch:?}");
     let stored = store.load(&key).await.unwrap().unwrap();
-    assert_eq!(stored.fields["message"], 42);
+    assert_eq!(stored.fields()["message"], 42);
 
     // Writing the corrupt field replaces it.
     app.get("/set", Some(&cookie)).await;
     let stored = store.load(&key).await.unwrap().unwrap();
     assert_eq!(
-        serde_json::Value::Object(stored.fields),
+        serde_json::Value::Object(stored.fields().clone()),
         serde_json::json!({"message": "hello", "count": 4})
     );
 }
@@ -368,7 +365,7 @@ impl SessionStore for CorruptingStore {
         self.log("create", key);
         self.inner.create(key, record).await
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.log("patch", key);
         self.inner.patch(key, patch).await
     }
@@ -376,7 +373,7 @@ impl SessionStore for CorruptingStore {
         self.log("remove", key);
         self.inner.remove(key).await
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.log("touch", key);
         self.inner.touch(key, expires).await
     }
@@ -431,7 +428,7 @@ async fn mal_03_record_that_is_not_a_record_is_no_session() {
     assert_eq!(store.take_calls(), [("load", old.clone()), ("create", new)]);
     let kept = store.inner.load(&old).await.unwrap().unwrap();
     assert_eq!(
-        serde_json::Value::Object(kept.fields),
+        serde_json::Value::Object(kept.fields().clone()),
         serde_json::json!({"message": "hello"})
     );
 }

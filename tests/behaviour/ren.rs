@@ -34,7 +34,7 @@ on_backends!(
             let calls = app.spy().take_calls();
             match calls.as_slice() {
                 [Call::Load(_), Call::Touch(_, at)] => assert_eq!(*at, expected),
-                [Call::Load(_), Call::Patch(_, patch)] => assert_eq!(patch.expires, expected),
+                [Call::Load(_), Call::Patch(_, patch)] => assert_eq!(patch.expires(), expected),
                 _ => panic!("{calls:?}"),
             }
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
@@ -94,7 +94,7 @@ on_backends!(
             let expected = app.clock.now() + time::Duration::seconds(60);
             match calls.as_slice() {
                 [Call::Load(_), Call::Touch(_, at)] => assert_eq!(*at, expected),
-                [Call::Load(_), Call::Patch(_, patch)] => assert_eq!(patch.expires, expected),
+                [Call::Load(_), Call::Patch(_, patch)] => assert_eq!(patch.expires(), expected),
                 _ => panic!("{calls:?}"),
             }
             let record = app
@@ -104,7 +104,7 @@ on_backends!(
                 .await
                 .unwrap()
                 .expect("the record");
-            assert_eq!(record.expires, expected);
+            assert_eq!(record.expires(), expected);
         }
         // The refreshed cookie works.
         let r3 = app.get("/", Some(&r2.replay())).await;

@@ -4,7 +4,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
 use http::Request;
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::harness::*;
 
@@ -108,7 +108,7 @@ async fn size_03_large_session_in_an_external_store() {
     let Call::Create(_, record) = &calls[0] else {
         panic!("{calls:?}")
     };
-    assert_eq!(record.fields["message"].as_str(), Some(message.as_str()));
+    assert_eq!(record.fields()["message"].as_str(), Some(message.as_str()));
     let stored = app
         .spy()
         .inner
@@ -117,7 +117,7 @@ async fn size_03_large_session_in_an_external_store() {
         .unwrap()
         .expect("a record");
     assert_eq!(
-        stored.fields["message"].as_str().map(str::len),
+        stored.fields()["message"].as_str().map(str::len),
         Some(1 << 20)
     );
 

@@ -6,13 +6,13 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use serde_json::json;
-use typed_sessions::{Session, SessionStore};
+use typed_sessions::{Session, store::SessionStore};
 
 use crate::harness::*;
 use crate::on_backends;
 
 /// The record the memory store holds for the session whose cookie is `replay`.
-async fn stored(app: &TestApp, replay: &str) -> Option<typed_sessions::Record> {
+async fn stored(app: &TestApp, replay: &str) -> Option<typed_sessions::store::Record> {
     app.spy().inner.load(&store_key_of(replay)).await.unwrap()
 }
 
@@ -49,7 +49,7 @@ async fn sto_01_unknown_id_gets_a_new_session_without_adoption() {
         panic!("{calls:?}")
     };
     assert_eq!(created, &y);
-    assert_eq!(record.fields["count"], 1);
+    assert_eq!(record.fields()["count"], 1);
     assert!(app.spy().inner.load(&x).await.unwrap().is_none());
     assert_eq!(app.spy().inner.len().await, 1);
 }
@@ -78,12 +78,12 @@ async fn sto_02_full_record_saved_on_change_nothing_on_read() {
     };
     assert_eq!(patched, &key, "same id");
     // The patch carries only the change ...
-    assert_eq!(json!(patch.changed), json!({"count": 1}));
-    assert!(patch.removed.is_empty());
+    assert_eq!(json!(patch.changed()), json!({"count": 1}));
+    assert!(patch.removed().is_empty());
     // ... and the store holds the full merged record.
     let record = stored(&app, &cookie).await.expect("a record");
     assert_eq!(
-        json!(record.fields),
+        json!(record.fields()),
         json!({"message": "hello", "count": 1})
     );
 }
@@ -108,8 +108,8 @@ fn save_routes(slot: Arc<OnceLock<AnyStore>>) -> Router {
                     let id = session.id().expect("a saved session has an id");
                     let record = store.load(&id.store_key()).await.unwrap();
                     record.is_some_and(|r| {
-                        r.fields.get("hit") == Some(&json!(true))
-                            && r.fields.get("n") == Some(&json!(session.n))
+                        r.fields().get("hit") == Some(&json!(true))
+                            && r.fields().get("n") == Some(&json!(session.n))
                     })
                 }
                 None => !session.is_new() && session.id().is_some(),
@@ -165,7 +165,7 @@ async fn sto_04_idle_refresh_uses_touch_when_data_unchanged() {
     let r1 = app.get("/set", None).await;
     let cookie = r1.replay();
     let key = store_key_of(&cookie);
-    let before = stored(&app, &cookie).await.unwrap().expires;
+    let before = stored(&app, &cookie).await.unwrap().expires();
     app.spy().take_calls();
 
     // Under half the idle timeout: no write at all (the refresh is throttled).
@@ -190,9 +190,9 @@ async fn sto_04_idle_refresh_uses_touch_when_data_unchanged() {
     assert_eq!(touched, &key);
     assert_eq!(*expires, now + Duration::from_secs(60));
     let after = stored(&app, &cookie).await.unwrap();
-    assert_eq!(after.expires, now + Duration::from_secs(60));
-    assert!(after.expires > before);
-    assert_eq!(json!(after.fields), json!({"message": "hello"}));
+    assert_eq!(after.expires(), now + Duration::from_secs(60));
+    assert!(after.expires() > before);
+    assert_eq!(json!(after.fields()), json!({"message": "hello"}));
     // The persistent cookie follows the new deadline, under the same id.
     let set = r2.session_cookie().expect("the cookie is re-sent");
     assert!(set.contains("Max-Age=60"), "{set}");

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use typed_sessions::{
-    Applied, Clock, Created, Error, MemoryStore, Patch, Record, SessionStore, StoreKey,
+    Error, MemoryStore,
+    clock::Clock,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 use crate::harness::Backend;
@@ -344,13 +346,13 @@ impl SessionStore for AnyStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
         delegate!(self, store => store.create(key, record).await)
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         delegate!(self, store => store.patch(key, patch).await)
     }
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         delegate!(self, store => store.remove(key).await)
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         delegate!(self, store => store.touch(key, expires).await)
     }
 }

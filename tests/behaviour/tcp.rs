@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::Barrier;
-use typed_sessions::{Clock, Session, SessionLayer};
+use typed_sessions::{Session, SessionLayer, clock::Clock};
 
 use crate::harness::{AnyStore, Backend, test_key};
 

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use typed_sessions::{
-    Applied, Created, Error, MemoryStore, Patch, Record, Session, SessionLayer, SessionStore,
-    StoreKey,
+    Error, MemoryStore, Session, SessionLayer,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 use crate::support::{Reply, send, wire};
@@ -69,7 +69,7 @@ impl SessionStore for Counting {
         self.hit(CREATE);
         self.inner.create(key, record).await
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.hit(PATCH);
         self.inner.patch(key, patch).await
     }
@@ -77,7 +77,7 @@ impl SessionStore for Counting {
         self.hit(REMOVE);
         self.inner.remove(key).await
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.hit(TOUCH);
         self.inner.touch(key, expires).await
     }

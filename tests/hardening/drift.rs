@@ -83,7 +83,7 @@ async fn stored_fields(place: &Place, kind: Kind, cookie: &str, master: &[u8]) -
     }
     let id = wire::session_id(cookie, master);
     let record = place.record(&id).await.expect("a stored record");
-    Value::Object(record.fields)
+    Value::Object(record.into_fields())
 }
 
 async fn schema_drift(kind: Kind) {

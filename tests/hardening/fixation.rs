@@ -62,7 +62,7 @@ async fn fixation_chosen_id(kind: Kind) {
                 "forged cookie {n}: a record under the attacker's id"
             );
             let record = place.record(&issued_id).await.expect("the new session");
-            assert_eq!(record.fields["user"], "victim");
+            assert_eq!(record.fields()["user"], "victim");
         }
         // The forged cookie still reads nothing of the victim's session.
         let after = get_with(&app, "/read", Some(forged)).await;
@@ -118,7 +118,7 @@ async fn fixation_signed_unknown_id(kind: Kind) {
             "{what}: a record under the attacker's id"
         );
         assert_eq!(
-            place.record(&issued_id).await.unwrap().fields["user"],
+            place.record(&issued_id).await.unwrap().fields()["user"],
             "victim"
         );
         let after = get_with(&app, "/read", Some(&cookie)).await;
@@ -173,7 +173,7 @@ async fn fixation_regenerate(kind: Kind) {
             "the store still has the old id's record"
         );
         assert_eq!(
-            place.record(&victim_id).await.unwrap().fields["user"],
+            place.record(&victim_id).await.unwrap().fields()["user"],
             "victim"
         );
         // A write through the dead cookie does not bring the old id back.

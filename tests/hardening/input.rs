@@ -18,7 +18,10 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
-use typed_sessions::{Fields, MemoryStore, Record, SessionData};
+use typed_sessions::{
+    MemoryStore, SessionData,
+    store::{Fields, Record},
+};
 
 use harness::*;
 use strategies::*;
@@ -287,11 +290,7 @@ fn arbitrary_records_through_a_store_are_decoded_or_ignored() {
         96,
         strategy,
         |(fields, created, expires, old_key, writes)| {
-            *store.record.lock().unwrap() = Some(Record {
-                fields: fields.clone(),
-                created,
-                expires,
-            });
+            *store.record.lock().unwrap() = Some(Record::new(fields.clone(), created, expires));
             let value = if old_key { &stale } else { &current };
             let path = if writes { "/write" } else { "/read" };
             let outcome = client.send(&rt, path, &[format!("session={value}").into_bytes()]);
@@ -313,9 +312,9 @@ fn arbitrary_records_through_a_store_are_decoded_or_ignored() {
                     )));
                 };
                 let touched: Vec<&str> = patch
-                    .changed
+                    .changed()
                     .keys()
-                    .chain(&patch.removed)
+                    .chain(patch.removed())
                     .map(String::as_str)
                     .collect();
                 prop_assert_eq!(touched, ["views"]);

@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tower::ServiceExt;
 use typed_sessions::{
-    Applied, Created, Error, MemoryStore, Patch, Record, Session, SessionLayer, SessionStore,
-    StoreKey,
+    Error, MemoryStore, Session, SessionLayer,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 // --- the cookie's wire format, written out independently of the library ---
@@ -35,7 +35,7 @@ pub(crate) mod wire {
     use hmac::{Hmac, Mac};
     use serde_json::Value;
     use sha2::{Digest, Sha256};
-    use typed_sessions::{Key, StoreKey};
+    use typed_sessions::{Key, store::StoreKey};
 
     /// A master key (64 bytes of `byte`).
     pub fn master(byte: u8) -> [u8; 64] {
@@ -318,13 +318,13 @@ impl SessionStore for Store {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
         delegate!(self, s => s.create(key, record).await)
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         delegate!(self, s => s.patch(key, patch).await)
     }
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         delegate!(self, s => s.remove(key).await)
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         delegate!(self, s => s.touch(key, expires).await)
     }
 }

@@ -17,7 +17,7 @@ use axum::routing::get;
 use http::{Request, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use typed_sessions::{Key, Session, SessionLayer, SessionStore};
+use typed_sessions::{Key, Session, SessionLayer, store::SessionStore};
 
 #[derive(Session, Default)]
 struct Visit {

@@ -9,7 +9,9 @@ use sqlx::mysql::MySqlPoolOptions;
 use time::OffsetDateTime;
 use typed_sessions::test_kit::{assert_same_record, fresh_key, run};
 use typed_sessions::{
-    Applied, Created, Error, Fields, ManualClock, MySqlStore, Patch, Record, SessionStore,
+    Error, MySqlStore,
+    clock::ManualClock,
+    store::{Created, Fields, Patch, Record, SessionStore, Updated},
 };
 
 /// A migrated store on a fresh table.
@@ -49,11 +51,7 @@ fn fields(value: Value) -> Fields {
 }
 
 fn record(value: Value, created: OffsetDateTime, ttl: Duration) -> Record {
-    Record {
-        fields: fields(value),
-        created,
-        expires: created + ttl,
-    }
+    Record::new(fields(value), created, created + ttl)
 }
 
 fn now() -> OffsetDateTime {
@@ -97,9 +95,9 @@ fn tables_are_isolated() {
         let (one, two) = (store().await, store().await);
         let key = fresh_key();
         let record = record(json!({"a": 1}), now(), Duration::from_secs(60));
-        assert_eq!(one.create(&key, &record).await.unwrap(), Created::Created);
+        assert_eq!(one.create(&key, &record).await.unwrap(), Created::Stored);
         assert!(two.load(&key).await.unwrap().is_none());
-        assert_eq!(two.create(&key, &record).await.unwrap(), Created::Created);
+        assert_eq!(two.create(&key, &record).await.unwrap(), Created::Stored);
         two.remove(&key).await.unwrap();
         assert!(one.load(&key).await.unwrap().is_some());
     });
@@ -123,15 +121,15 @@ fn liveness_follows_the_store_clock_and_delete_expired_removes_only_expired_rows
             store.load(&short).await.unwrap().is_none(),
             "expired by the store's clock"
         );
-        let patch = Patch {
-            changed: fields(json!({"x": 1})),
-            removed: vec![],
-            expires: clock.now() + Duration::from_secs(60),
-        };
-        assert_eq!(store.patch(&short, &patch).await.unwrap(), Applied::Missing);
+        let patch = Patch::new(
+            fields(json!({"x": 1})),
+            vec![],
+            clock.now() + Duration::from_secs(60),
+        );
+        assert_eq!(store.patch(&short, &patch).await.unwrap(), Updated::Missing);
         assert_eq!(
-            store.touch(&short, patch.expires).await.unwrap(),
-            Applied::Missing
+            store.touch(&short, patch.expires()).await.unwrap(),
+            Updated::Missing
         );
         assert_eq!(
             row_count(&store).await,
@@ -146,17 +144,14 @@ fn liveness_follows_the_store_clock_and_delete_expired_removes_only_expired_rows
         // An expired row does not block a new session under its key.
         assert_eq!(
             store.create(&short, &short_record).await.unwrap(),
-            Created::Created
+            Created::Stored
         );
         assert!(
             store.load(&short).await.unwrap().is_none(),
             "created already expired"
         );
         let fresh = record(json!({"again": true}), clock.now(), Duration::from_secs(60));
-        assert_eq!(
-            store.create(&short, &fresh).await.unwrap(),
-            Created::Created
-        );
+        assert_eq!(store.create(&short, &fresh).await.unwrap(), Created::Stored);
         assert_same_record(&store.load(&short).await.unwrap().unwrap(), &fresh);
     });
 }
@@ -255,11 +250,7 @@ fn awkward_field_names_go_through_patch_and_remove() {
             initial.insert((*name).to_owned(), json!(i));
         }
         initial.insert("a".into(), json!({"b": "nested, not a.b"}));
-        let original = Record {
-            fields: initial,
-            created: now(),
-            expires: now() + Duration::from_secs(60),
-        };
+        let original = Record::new(initial, now(), now() + Duration::from_secs(60));
         store.create(&key, &original).await.unwrap();
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &original);
 
@@ -268,21 +259,21 @@ fn awkward_field_names_go_through_patch_and_remove() {
             changed.insert((*name).to_owned(), json!(format!("new {name}")));
         }
         changed.insert("new.\"field\" [x]".into(), json!([1]));
-        let patch = Patch {
+        let patch = Patch::new(
             changed,
-            removed: AWKWARD
+            AWKWARD
                 .iter()
                 .skip(1)
                 .step_by(2)
                 .map(|s| (*s).to_owned())
                 .collect(),
-            expires: now() + Duration::from_secs(120),
-        };
-        assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+            now() + Duration::from_secs(120),
+        );
+        assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
         let mut expected = original.clone();
         patch.apply_to(&mut expected);
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
-        assert_eq!(expected.fields["a"], json!({"b": "nested, not a.b"}));
+        assert_eq!(expected.fields()["a"], json!({"b": "nested, not a.b"}));
     });
 }
 
@@ -293,21 +284,17 @@ fn patch_that_changes_nothing_on_a_live_row_is_applied() {
         let key = fresh_key();
         let record = record(json!({"a": 1, "b": [1, 2]}), now(), Duration::from_secs(60));
         store.create(&key, &record).await.unwrap();
-        let same = Patch {
-            changed: fields(json!({"a": 1})),
-            removed: vec!["never-stored".into()],
-            expires: record.expires,
-        };
-        assert_eq!(store.patch(&key, &same).await.unwrap(), Applied::Applied);
-        let empty = Patch {
-            changed: Fields::new(),
-            removed: vec![],
-            expires: record.expires,
-        };
-        assert_eq!(store.patch(&key, &empty).await.unwrap(), Applied::Applied);
+        let same = Patch::new(
+            fields(json!({"a": 1})),
+            vec!["never-stored".into()],
+            record.expires(),
+        );
+        assert_eq!(store.patch(&key, &same).await.unwrap(), Updated::Applied);
+        let empty = Patch::new(Fields::new(), vec![], record.expires());
+        assert_eq!(store.patch(&key, &empty).await.unwrap(), Updated::Applied);
         assert_eq!(
-            store.touch(&key, record.expires).await.unwrap(),
-            Applied::Applied
+            store.touch(&key, record.expires()).await.unwrap(),
+            Updated::Applied
         );
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &record);
     });
@@ -337,26 +324,19 @@ fn values_keep_their_json_type_and_null_is_stored() {
             "obj": {"x": null, "y": {"z": []}},
             "empty": {},
         }));
-        let patch = Patch {
-            changed: changed.clone(),
-            removed: vec!["gone".into()],
-            expires: record.expires,
-        };
-        assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+        let patch = Patch::new(changed.clone(), vec!["gone".into()], record.expires());
+        assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
         let loaded = store.load(&key).await.unwrap().unwrap();
-        assert_eq!(loaded.fields, changed);
+        assert_eq!(loaded.fields(), &changed);
         assert_eq!(
-            loaded.fields.get("null"),
+            loaded.fields().get("null"),
             Some(&Value::Null),
             "null must be kept, not removed"
         );
 
         // The same values through `create`.
         let again = fresh_key();
-        let created = Record {
-            fields: changed,
-            ..record
-        };
+        let created = Record::new(changed, record.created(), record.expires());
         store.create(&again, &created).await.unwrap();
         assert_same_record(&store.load(&again).await.unwrap().unwrap(), &created);
     });
@@ -373,11 +353,11 @@ fn nesting_up_to_the_limit_round_trips_and_deeper_is_refused() {
         let original = record(json!({"deep": nested(30)}), now(), Duration::from_secs(60));
         store.create(&key, &original).await.unwrap();
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &original);
-        let patch = Patch {
-            changed: fields(json!({"deeper": nested(30), "deepest": nested(31)})),
-            removed: vec![],
-            expires: original.expires,
-        };
+        let patch = Patch::new(
+            fields(json!({"deeper": nested(30), "deepest": nested(31)})),
+            vec![],
+            original.expires(),
+        );
         let err = store.patch(&key, &patch).await.unwrap_err();
         assert!(
             err.to_string().contains("`deepest` nests more than 30"),
@@ -403,7 +383,7 @@ fn concurrent_creates_of_one_key_create_once() {
         });
         let mut created = 0;
         for create in creates.collect::<Vec<_>>() {
-            if create.await.unwrap() == Created::Created {
+            if create.await.unwrap() == Created::Stored {
                 created += 1;
             }
         }

@@ -13,8 +13,9 @@ use time::OffsetDateTime;
 use tokio::sync::{RwLock, RwLockReadGuard};
 use typed_sessions::test_kit::{assert_same_record, fresh_key};
 use typed_sessions::{
-    Applied, Created, Error, Fields, ManualClock, Patch, PostgresStore, Record, SessionStore,
-    StoreKey,
+    Error, PostgresStore,
+    clock::ManualClock,
+    store::{Created, Fields, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 use crate::env_url;
@@ -79,13 +80,13 @@ impl SessionStore for Running {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
         self.store.create(key, record).await
     }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.store.patch(key, patch).await
     }
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         self.store.remove(key).await
     }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.store.touch(key, expires).await
     }
 }
@@ -101,11 +102,7 @@ fn record(fields: serde_json::Value, created: OffsetDateTime, ttl: Duration) -> 
     let serde_json::Value::Object(fields) = fields else {
         panic!("fields must be an object")
     };
-    Record {
-        fields,
-        created,
-        expires: created + ttl,
-    }
+    Record::new(fields, created, created + ttl)
 }
 
 async fn count_rows(pool: &PgPool, table: &str) -> i64 {
@@ -266,11 +263,7 @@ async fn awkward_field_keys_round_trip_through_patches() {
         .map(|(i, name)| ((*name).to_owned(), json!(i)))
         .collect();
     let created = OffsetDateTime::now_utc();
-    let mut expected = Record {
-        fields,
-        created,
-        expires: created + Duration::from_secs(60),
-    };
+    let mut expected = Record::new(fields, created, created + Duration::from_secs(60));
     store.create(&key, &expected).await.unwrap();
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
 
@@ -284,36 +277,36 @@ async fn awkward_field_keys_round_trip_through_patches() {
         };
         changed.insert((*name).to_owned(), value);
     }
-    let patch = Patch {
+    let patch = Patch::new(
         changed,
-        removed: AWKWARD
+        AWKWARD
             .iter()
             .skip(1)
             .step_by(2)
             .map(|name| (*name).to_owned())
             .collect(),
-        expires: created + Duration::from_secs(120),
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+        created + Duration::from_secs(120),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     patch.apply_to(&mut expected);
     let loaded = store.load(&key).await.unwrap().unwrap();
     assert_same_record(&loaded, &expected);
     assert_eq!(
-        loaded.fields.get("a.b"),
+        loaded.fields().get("a.b"),
         Some(&json!(null)),
         "a null field must be kept"
     );
 
-    let remove_all = Patch {
-        changed: Fields::new(),
-        removed: AWKWARD.iter().map(|name| (*name).to_owned()).collect(),
-        expires: expected.expires,
-    };
+    let remove_all = Patch::new(
+        Fields::new(),
+        AWKWARD.iter().map(|name| (*name).to_owned()).collect(),
+        expected.expires(),
+    );
     assert_eq!(
         store.patch(&key, &remove_all).await.unwrap(),
-        Applied::Applied
+        Updated::Applied
     );
-    assert!(store.load(&key).await.unwrap().unwrap().fields.is_empty());
+    assert!(store.load(&key).await.unwrap().unwrap().fields().is_empty());
 }
 
 /// Values whose JSON text the database might rewrite.
@@ -345,28 +338,16 @@ async fn tricky_values_survive_create_and_patch() {
     let store = store_on(&unique_table()).await;
     let created = OffsetDateTime::now_utc();
     let expires = created + Duration::from_secs(60);
-    let first = Record {
-        fields: tricky_values(),
-        created,
-        expires,
-    };
+    let first = Record::new(tricky_values(), created, expires);
     let key = fresh_key();
     store.create(&key, &first).await.unwrap();
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &first);
 
     let key = fresh_key();
-    let mut expected = Record {
-        fields: Fields::new(),
-        created,
-        expires,
-    };
+    let mut expected = Record::new(Fields::new(), created, expires);
     store.create(&key, &expected).await.unwrap();
-    let patch = Patch {
-        changed: tricky_values(),
-        removed: vec![],
-        expires,
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(tricky_values(), vec![], expires);
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     patch.apply_to(&mut expected);
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
 }
@@ -385,7 +366,7 @@ async fn tables_are_separate() {
         .unwrap();
     assert!(other.load(&key).await.unwrap().is_none());
     let theirs = record(json!({"b": 2}), now, Duration::from_secs(60));
-    assert_eq!(other.create(&key, &theirs).await.unwrap(), Created::Created);
+    assert_eq!(other.create(&key, &theirs).await.unwrap(), Created::Stored);
 }
 
 #[test]
@@ -509,10 +490,10 @@ async fn outage_fails_fast_and_the_same_store_recovers() {
         .expect("the same store works once the server is back")
         .expect("a session saved before the outage survives it");
     assert_same_record(&loaded, &saved);
-    let patch = Patch {
-        changed: [("views".to_owned(), json!(1))].into_iter().collect(),
-        removed: vec![],
-        expires: saved.expires,
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(
+        [("views".to_owned(), json!(1))].into_iter().collect(),
+        vec![],
+        saved.expires(),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
 }

@@ -12,7 +12,9 @@ use time::OffsetDateTime;
 use tokio::sync::{OwnedRwLockReadGuard, RwLock};
 use typed_sessions::test_kit::{assert_same_record, fresh_key, run};
 use typed_sessions::{
-    Applied, Created, Error, Fields, ManualClock, Patch, Record, RedisStore, SessionStore, StoreKey,
+    Error, RedisStore,
+    clock::ManualClock,
+    store::{Created, Fields, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 use crate::env_url;
@@ -49,7 +51,7 @@ impl SessionStore for Standalone {
         &self,
         key: &StoreKey,
         patch: &Patch,
-    ) -> impl Future<Output = Result<Applied, Error>> + Send {
+    ) -> impl Future<Output = Result<Updated, Error>> + Send {
         self.store.patch(key, patch)
     }
     fn remove(&self, key: &StoreKey) -> impl Future<Output = Result<(), Error>> + Send {
@@ -59,7 +61,7 @@ impl SessionStore for Standalone {
         &self,
         key: &StoreKey,
         expires: OffsetDateTime,
-    ) -> impl Future<Output = Result<Applied, Error>> + Send {
+    ) -> impl Future<Output = Result<Updated, Error>> + Send {
         self.store.touch(key, expires)
     }
 }
@@ -103,11 +105,7 @@ fn record_at(now: OffsetDateTime, pairs: &[(&str, serde_json::Value)], ttl: Dura
         .iter()
         .map(|(key, value)| ((*key).to_owned(), value.clone()))
         .collect();
-    Record {
-        fields,
-        created: now,
-        expires: now + ttl,
-    }
+    Record::new(fields, now, now + ttl)
 }
 
 mod standalone {
@@ -138,7 +136,7 @@ fn layout_is_one_hash_with_prefixed_fields() {
             &[("views", json!(3)), ("m:expires", json!("mine"))],
             Duration::from_secs(60),
         );
-        assert_eq!(store.create(&key, &record).await.unwrap(), Created::Created);
+        assert_eq!(store.create(&key, &record).await.unwrap(), Created::Stored);
 
         let name = format!("ts-layout:{}", key.as_str());
         let mut raw = raw().await;
@@ -157,7 +155,7 @@ fn layout_is_one_hash_with_prefixed_fields() {
             .unwrap();
         assert_eq!(
             i128::from(expires),
-            record.expires.unix_timestamp_nanos() / 1_000_000
+            record.expires().unix_timestamp_nanos() / 1_000_000
         );
         let pttl: i64 = redis::cmd("PTTL")
             .arg(&name)
@@ -189,12 +187,12 @@ fn prefixes_isolate_stores() {
         let key = fresh_key();
         let first = record(&[("who", json!("a"))], Duration::from_secs(60));
         let second = record(&[("who", json!("b"))], Duration::from_secs(60));
-        assert_eq!(a.create(&key, &first).await.unwrap(), Created::Created);
+        assert_eq!(a.create(&key, &first).await.unwrap(), Created::Stored);
         assert!(
             b.load(&key).await.unwrap().is_none(),
             "another prefix must not see it"
         );
-        assert_eq!(b.create(&key, &second).await.unwrap(), Created::Created);
+        assert_eq!(b.create(&key, &second).await.unwrap(), Created::Stored);
         b.remove(&key).await.unwrap();
         assert_same_record(&a.load(&key).await.unwrap().unwrap(), &first);
         assert!(
@@ -221,7 +219,7 @@ fn corrupt_records_are_errors() {
         plant(&mut raw, redis::cmd("HSET").arg(&name).arg("f:a").arg("1")).await;
         assert_corrupt(store.load(&no_metadata).await);
         assert_corrupt(store.patch(&no_metadata, &some_patch()).await);
-        assert_corrupt(store.touch(&no_metadata, some_patch().expires).await);
+        assert_corrupt(store.touch(&no_metadata, some_patch().expires()).await);
         assert_corrupt(
             store
                 .create(&no_metadata, &record(&[], Duration::from_secs(60)))
@@ -261,7 +259,7 @@ fn corrupt_records_are_errors() {
         plant(&mut raw, redis::cmd("SET").arg(&name).arg("plain string")).await;
         assert_corrupt(store.load(&not_a_hash).await);
         assert_corrupt(store.patch(&not_a_hash, &some_patch()).await);
-        assert_corrupt(store.touch(&not_a_hash, some_patch().expires).await);
+        assert_corrupt(store.touch(&not_a_hash, some_patch().expires()).await);
         assert_corrupt(
             store
                 .create(&not_a_hash, &record(&[], Duration::from_secs(60)))
@@ -286,11 +284,11 @@ fn assert_corrupt<T: std::fmt::Debug>(result: Result<T, Error>) {
 fn some_patch() -> Patch {
     let mut changed = Fields::new();
     changed.insert("a".into(), json!(2));
-    Patch {
+    Patch::new(
         changed,
-        removed: vec![],
-        expires: OffsetDateTime::now_utc() + Duration::from_secs(60),
-    }
+        vec![],
+        OffsetDateTime::now_utc() + Duration::from_secs(60),
+    )
 }
 
 #[test]
@@ -315,17 +313,17 @@ fn liveness_follows_the_store_clock() {
         );
         assert_eq!(
             store.patch(&key, &some_patch()).await.unwrap(),
-            Applied::Missing
+            Updated::Missing
         );
         assert_eq!(
             store
                 .touch(&key, clock.now() + Duration::from_secs(60))
                 .await
                 .unwrap(),
-            Applied::Missing
+            Updated::Missing
         );
         let fresh = record_at(clock.now(), &[("a", json!(3))], Duration::from_secs(60));
-        assert_eq!(store.create(&key, &fresh).await.unwrap(), Created::Created);
+        assert_eq!(store.create(&key, &fresh).await.unwrap(), Created::Stored);
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &fresh);
 
         // Redis keeps the key for the record's remaining lifetime by that clock.
@@ -492,7 +490,7 @@ fn same_store_works_again_after_a_restart() {
         assert_same_record(&loaded.expect("saved before the outage"), &saved);
         assert_eq!(
             store.patch(&key, &some_patch()).await.unwrap(),
-            Applied::Applied
+            Updated::Applied
         );
         store.remove(&key).await.unwrap();
     });
@@ -505,10 +503,10 @@ fn cluster_sessions_spread_over_every_master() {
         let keys: Vec<StoreKey> = (0..64).map(|_| fresh_key()).collect();
         let record = record(&[("a", json!(1))], Duration::from_secs(60));
         for key in &keys {
-            assert_eq!(store.create(key, &record).await.unwrap(), Created::Created);
+            assert_eq!(store.create(key, &record).await.unwrap(), Created::Stored);
             assert_eq!(
                 store.patch(key, &some_patch()).await.unwrap(),
-                Applied::Applied
+                Updated::Applied
             );
         }
 
@@ -543,7 +541,7 @@ fn cluster_sessions_spread_over_every_master() {
 
         for key in &keys {
             let loaded = store.load(key).await.unwrap().expect("created");
-            assert_eq!(loaded.fields["a"], json!(2));
+            assert_eq!(loaded.fields()["a"], json!(2));
             store.remove(key).await.unwrap();
             assert!(store.load(key).await.unwrap().is_none());
         }

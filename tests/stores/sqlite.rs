@@ -10,7 +10,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use time::OffsetDateTime;
 use typed_sessions::test_kit::{assert_same_record, fresh_key};
 use typed_sessions::{
-    Applied, Created, Error, Fields, ManualClock, Patch, Record, SessionStore, SqliteStore,
+    Error, SqliteStore,
+    clock::ManualClock,
+    store::{Created, Fields, Patch, Record, SessionStore, Updated},
 };
 
 /// Where the file databases go: emptied once per run, so runs do not pile files up.
@@ -101,11 +103,7 @@ fn record(fields: serde_json::Value, created: OffsetDateTime, ttl: Duration) -> 
     let serde_json::Value::Object(fields) = fields else {
         panic!("fields must be an object")
     };
-    Record {
-        fields,
-        created,
-        expires: created + ttl,
-    }
+    Record::new(fields, created, created + ttl)
 }
 
 async fn count_rows(pool: &SqlitePool, table: &str) -> i64 {
@@ -282,11 +280,7 @@ async fn awkward_keys_round_trip(store: &SqliteStore) {
         .map(|(i, name)| ((*name).to_owned(), json!(i)))
         .collect();
     let created = OffsetDateTime::now_utc();
-    let mut expected = Record {
-        fields,
-        created,
-        expires: created + Duration::from_secs(60),
-    };
+    let mut expected = Record::new(fields, created, created + Duration::from_secs(60));
     store.create(&key, &expected).await.unwrap();
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
 
@@ -301,36 +295,36 @@ async fn awkward_keys_round_trip(store: &SqliteStore) {
         changed.insert((*name).to_owned(), value);
     }
     changed.insert("added \"key\".x".to_owned(), json!([null, true, 1.5, "s"]));
-    let patch = Patch {
+    let patch = Patch::new(
         changed,
-        removed: AWKWARD
+        AWKWARD
             .iter()
             .skip(1)
             .step_by(2)
             .map(|name| (*name).to_owned())
             .collect(),
-        expires: created + Duration::from_secs(120),
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+        created + Duration::from_secs(120),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     patch.apply_to(&mut expected);
     let loaded = store.load(&key).await.unwrap().unwrap();
     assert_same_record(&loaded, &expected);
     assert_eq!(
-        loaded.fields.get("a.b"),
+        loaded.fields().get("a.b"),
         Some(&json!(null)),
         "a null field must be kept"
     );
 
-    let remove_all = Patch {
-        changed: Fields::new(),
-        removed: expected.fields.keys().cloned().collect(),
-        expires: expected.expires,
-    };
+    let remove_all = Patch::new(
+        Fields::new(),
+        expected.fields().keys().cloned().collect(),
+        expected.expires(),
+    );
     assert_eq!(
         store.patch(&key, &remove_all).await.unwrap(),
-        Applied::Applied
+        Updated::Applied
     );
-    assert!(store.load(&key).await.unwrap().unwrap().fields.is_empty());
+    assert!(store.load(&key).await.unwrap().unwrap().fields().is_empty());
 }
 
 #[tokio::test]
@@ -345,18 +339,14 @@ async fn a_patch_of_many_fields_fits_in_one_statement() {
     let key = fresh_key();
     let created = OffsetDateTime::now_utc();
     let original: Fields = (0..300).map(|i| (format!("old{i}"), json!(i))).collect();
-    let mut expected = Record {
-        fields: original,
-        created,
-        expires: created + Duration::from_secs(60),
-    };
+    let mut expected = Record::new(original, created, created + Duration::from_secs(60));
     store.create(&key, &expected).await.unwrap();
-    let patch = Patch {
-        changed: (0..300).map(|i| (format!("new{i}"), json!(i))).collect(),
-        removed: (0..250).map(|i| format!("old{i}")).collect(),
-        expires: expected.expires,
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(
+        (0..300).map(|i| (format!("new{i}"), json!(i))).collect(),
+        (0..250).map(|i| format!("old{i}")).collect(),
+        expected.expires(),
+    );
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     patch.apply_to(&mut expected);
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
 }
@@ -389,28 +379,16 @@ async fn tricky_values_survive_create_and_patch() {
     let store = file_store().await;
     let created = OffsetDateTime::now_utc();
     let expires = created + Duration::from_secs(60);
-    let first = Record {
-        fields: tricky_values(),
-        created,
-        expires,
-    };
+    let first = Record::new(tricky_values(), created, expires);
     let key = fresh_key();
     store.create(&key, &first).await.unwrap();
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &first);
 
     let key = fresh_key();
-    let mut expected = Record {
-        fields: Fields::new(),
-        created,
-        expires,
-    };
+    let mut expected = Record::new(Fields::new(), created, expires);
     store.create(&key, &expected).await.unwrap();
-    let patch = Patch {
-        changed: tricky_values(),
-        removed: vec![],
-        expires,
-    };
-    assert_eq!(store.patch(&key, &patch).await.unwrap(), Applied::Applied);
+    let patch = Patch::new(tricky_values(), vec![], expires);
+    assert_eq!(store.patch(&key, &patch).await.unwrap(), Updated::Applied);
     patch.apply_to(&mut expected);
     assert_same_record(&store.load(&key).await.unwrap().unwrap(), &expected);
 }
@@ -427,7 +405,7 @@ async fn tables_are_separate() {
         .unwrap();
     assert!(other.load(&key).await.unwrap().is_none());
     let theirs = record(json!({"b": 2}), now, Duration::from_secs(60));
-    assert_eq!(other.create(&key, &theirs).await.unwrap(), Created::Created);
+    assert_eq!(other.create(&key, &theirs).await.unwrap(), Created::Stored);
 }
 
 #[tokio::test]

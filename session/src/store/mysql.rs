@@ -12,14 +12,13 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::clock::unix_ms;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
-use crate::state::nesting_exceeds;
-use crate::store::SessionStore;
+use crate::store::StoreKey;
 use crate::store::sql::{
     CleanupTask, applied, check_table_name, from_unix_millis, json_kind, map_sqlx_error,
     member_path,
 };
+use crate::store::{Created, Patch, Record, Updated};
+use crate::store::{SessionStore, nesting_exceeds};
 
 /// How long [`MySqlStore::connect`]'s pool waits for a connection before reporting the store
 /// unavailable: an outage must fail requests fast, not queue them.
@@ -192,13 +191,13 @@ impl MySqlStore {
     }
 
     /// Reads the time from `clock` instead of the system clock (tests use a
-    /// [`ManualClock`](crate::ManualClock)).
+    /// [`ManualClock`](crate::clock::ManualClock)).
     ///
     /// # Example
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let clock = typed_sessions::ManualClock::starting_now();
+    /// let clock = typed_sessions::clock::ManualClock::starting_now();
     /// let store = typed_sessions::MySqlStore::connect("mysql://app:secret@localhost/app")
     ///     .await?
     ///     .with_clock(clock.clone());
@@ -341,10 +340,10 @@ impl SessionStore for MySqlStore {
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
-        for (field, value) in &record.fields {
+        for (field, value) in record.fields() {
             check_nesting(field, value)?;
         }
-        let data = serde_json::to_string(&record.fields).map_err(Error::store)?;
+        let data = serde_json::to_string(record.fields()).map_err(Error::store)?;
         // Two statements, not `INSERT ... ON DUPLICATE KEY UPDATE`: sqlx always sets
         // CLIENT_FOUND_ROWS, under which an insert and a live row left unchanged both report
         // one affected row. Clearing the expired row first and letting the primary key refuse
@@ -358,12 +357,12 @@ impl SessionStore for MySqlStore {
         let inserted = sqlx::query(audited(&self.sql.insert))
             .bind(key.as_str())
             .bind(data)
-            .bind(unix_ms(record.created))
-            .bind(unix_ms(record.expires))
+            .bind(unix_ms(record.created()))
+            .bind(unix_ms(record.expires()))
             .execute(&self.pool)
             .await;
         match inserted {
-            Ok(_) => Ok(Created::Created),
+            Ok(_) => Ok(Created::Stored),
             Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::UniqueViolation => {
                 Ok(Created::AlreadyExists)
             }
@@ -371,20 +370,20 @@ impl SessionStore for MySqlStore {
         }
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
-        for (field, value) in &patch.changed {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        for (field, value) in patch.changed() {
             check_nesting(field, value)?;
         }
         let sql = patch_statement(&self.sql.table, patch);
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for field in &patch.removed {
+        for field in patch.removed() {
             query = query.bind(member_path(field));
         }
-        for (field, value) in &patch.changed {
+        for (field, value) in patch.changed() {
             query = query.bind(member_path(field)).bind(value.to_string());
         }
         let done = query
-            .bind(unix_ms(patch.expires))
+            .bind(unix_ms(patch.expires()))
             .bind(key.as_str())
             .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
@@ -402,7 +401,7 @@ impl SessionStore for MySqlStore {
         Ok(())
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let done = sqlx::query(audited(&self.sql.touch))
             .bind(unix_ms(expires))
             .bind(key.as_str())
@@ -424,13 +423,13 @@ fn audited(sql: &Arc<str>) -> AssertSqlSafe<Arc<str>> {
 /// value a bound parameter.
 fn patch_statement(table: &str, patch: &Patch) -> String {
     let mut data = String::from("`data`");
-    if !patch.removed.is_empty() {
-        data = format!("JSON_REMOVE({data}{})", ", ?".repeat(patch.removed.len()));
+    if !patch.removed().is_empty() {
+        data = format!("JSON_REMOVE({data}{})", ", ?".repeat(patch.removed().len()));
     }
-    if !patch.changed.is_empty() {
+    if !patch.changed().is_empty() {
         // `JSON_EXTRACT(?, '$')` parses the value so that it is set as JSON of its own type (a
         // bare `?` would be set as a JSON string); `CAST(? AS JSON)` does not exist on MariaDB.
-        let pairs = ", ?, JSON_EXTRACT(?, '$')".repeat(patch.changed.len());
+        let pairs = ", ?, JSON_EXTRACT(?, '$')".repeat(patch.changed().len());
         data = format!("JSON_SET({data}{pairs})");
     }
     format!("UPDATE `{table}` SET `data` = {data}, `expires` = ? WHERE `key` = ? AND `expires` > ?")
@@ -451,11 +450,11 @@ fn decode_record(row: &MySqlRow) -> Result<Record, Error> {
         }
         Err(e) => return Err(Error::corrupt(format!("session data is not JSON: {e}"))),
     };
-    Ok(Record {
+    Ok(Record::new(
         fields,
-        created: time_column(row, "created")?,
-        expires: time_column(row, "expires")?,
-    })
+        time_column(row, "created")?,
+        time_column(row, "expires")?,
+    ))
 }
 
 fn time_column(row: &MySqlRow, column: &str) -> Result<OffsetDateTime, Error> {

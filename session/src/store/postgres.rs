@@ -12,10 +12,10 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::Clock;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
+use crate::store::StoreKey;
 use crate::store::sql::{CleanupTask, applied, check_table_name, json_kind, map_sqlx_error};
+use crate::store::{Created, Patch, Record, Updated};
 
 /// How long [`PostgresStore::connect`]'s pool waits for a connection before the call fails as
 /// unavailable: short, so that an outage answers 503 quickly instead of queueing requests.
@@ -221,12 +221,13 @@ impl PostgresStore {
     }
 
     /// Reads "now" from `clock` instead of the system clock (tests use a
-    /// [`ManualClock`](crate::ManualClock)).
+    /// [`ManualClock`](crate::clock::ManualClock)).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// use typed_sessions::{ManualClock, PostgresStore};
+    /// use typed_sessions::PostgresStore;
+    /// use typed_sessions::clock::ManualClock;
     ///
     /// # async fn run() -> Result<(), typed_sessions::Error> {
     /// let clock = ManualClock::starting_now();
@@ -345,9 +346,9 @@ impl SessionStore for PostgresStore {
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
         let done = sqlx::query(self.sql.create.clone())
             .bind(key.as_str())
-            .bind(Json(&record.fields))
-            .bind(record.created)
-            .bind(record.expires)
+            .bind(Json(record.fields()))
+            .bind(record.created())
+            .bind(record.expires())
             .bind(self.clock.now())
             .execute(&self.pool)
             .await
@@ -355,15 +356,15 @@ impl SessionStore for PostgresStore {
         Ok(if done.rows_affected() == 0 {
             Created::AlreadyExists
         } else {
-            Created::Created
+            Created::Stored
         })
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         let done = sqlx::query(self.sql.patch.clone())
-            .bind(patch.removed.as_slice())
-            .bind(Json(&patch.changed))
-            .bind(patch.expires)
+            .bind(patch.removed())
+            .bind(Json(patch.changed()))
+            .bind(patch.expires())
             .bind(key.as_str())
             .bind(self.clock.now())
             .execute(&self.pool)
@@ -381,7 +382,7 @@ impl SessionStore for PostgresStore {
         Ok(())
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let done = sqlx::query(self.sql.touch.clone())
             .bind(expires)
             .bind(key.as_str())
@@ -403,11 +404,11 @@ fn decode_record(row: &PgRow) -> Result<Record, Error> {
             json_kind(&data)
         )));
     };
-    Ok(Record {
+    Ok(Record::new(
         fields,
-        created: row.try_get("created").map_err(column)?,
-        expires: row.try_get("expires").map_err(column)?,
-    })
+        row.try_get("created").map_err(column)?,
+        row.try_get("expires").map_err(column)?,
+    ))
 }
 
 /// Sorts an sqlx failure into unavailable (the server is out of reach), corrupt (a row that

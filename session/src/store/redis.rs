@@ -14,9 +14,9 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::Clock;
-use crate::data::Fields;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
+use crate::store::Fields;
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 use crate::store::{SessionStore, bounded};
 
 /// Hash field holding the creation time, in Unix milliseconds.
@@ -300,7 +300,8 @@ impl RedisStore {
     /// # Example
     ///
     /// ```no_run
-    /// use typed_sessions::{ManualClock, RedisStore};
+    /// use typed_sessions::RedisStore;
+    /// use typed_sessions::clock::ManualClock;
     ///
     /// # async fn run() -> Result<(), typed_sessions::Error> {
     /// let clock = ManualClock::starting_now();
@@ -415,27 +416,27 @@ impl SessionStore for RedisStore {
         let now = self.clock.now();
         let mut args = vec![
             millis(now).to_string().into_bytes(),
-            millis(record.created).to_string().into_bytes(),
-            millis(record.expires).to_string().into_bytes(),
-            ttl(now, record.expires).to_string().into_bytes(),
+            millis(record.created()).to_string().into_bytes(),
+            millis(record.expires()).to_string().into_bytes(),
+            ttl(now, record.expires()).to_string().into_bytes(),
         ];
-        push_fields(&mut args, &record.fields);
+        push_fields(&mut args, record.fields());
         match self.run_script(&CREATE_SCRIPT, key, args).await? {
             0 => Ok(Created::AlreadyExists),
-            _ => Ok(Created::Created),
+            _ => Ok(Created::Stored),
         }
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         let now = self.clock.now();
         let mut args = vec![
             millis(now).to_string().into_bytes(),
-            millis(patch.expires).to_string().into_bytes(),
-            ttl(now, patch.expires).to_string().into_bytes(),
-            patch.removed.len().to_string().into_bytes(),
+            millis(patch.expires()).to_string().into_bytes(),
+            ttl(now, patch.expires()).to_string().into_bytes(),
+            patch.removed().len().to_string().into_bytes(),
         ];
-        args.extend(patch.removed.iter().map(|name| data_field(name)));
-        push_fields(&mut args, &patch.changed);
+        args.extend(patch.removed().iter().map(|name| data_field(name)));
+        push_fields(&mut args, patch.changed());
         applied(self.run_script(&PATCH_SCRIPT, key, args).await?)
     }
 
@@ -450,7 +451,7 @@ impl SessionStore for RedisStore {
         bounded(self.timeout, call).await
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let now = self.clock.now();
         let args = vec![
             millis(now).to_string().into_bytes(),
@@ -462,11 +463,11 @@ impl SessionStore for RedisStore {
     }
 }
 
-fn applied(status: i64) -> Result<Applied, Error> {
+fn applied(status: i64) -> Result<Updated, Error> {
     Ok(if status == 0 {
-        Applied::Missing
+        Updated::Missing
     } else {
-        Applied::Applied
+        Updated::Applied
     })
 }
 
@@ -519,11 +520,7 @@ fn parse_record(hash: HashMap<Vec<u8>, Vec<u8>>) -> Result<Record, Error> {
         }
     }
     match (created, expires) {
-        (Some(created), Some(expires)) => Ok(Record {
-            fields,
-            created,
-            expires,
-        }),
+        (Some(created), Some(expires)) => Ok(Record::new(fields, created, expires)),
         _ => Err(Error::corrupt(format!(
             "Redis hash lacks `{CREATED}` or `{EXPIRES}`; it is not a session record"
         ))),

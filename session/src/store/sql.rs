@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use tokio::task::JoinHandle;
 
 use crate::Error;
-use crate::record::Applied;
+use crate::store::Updated;
 
 /// Checks that `name` can be spliced into SQL as a table name: ASCII letters, digits and `_`,
 /// not starting with a digit, at most 63 bytes.
@@ -29,11 +29,11 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
 }
 
 /// An `UPDATE`'s affected rows as a patch outcome: no row means no live session.
-pub(crate) fn applied(rows: u64) -> Applied {
+pub(crate) fn applied(rows: u64) -> Updated {
     if rows == 0 {
-        Applied::Missing
+        Updated::Missing
     } else {
-        Applied::Applied
+        Updated::Applied
     }
 }
 

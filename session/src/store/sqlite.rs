@@ -15,12 +15,12 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::clock::unix_ms;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
+use crate::store::StoreKey;
 use crate::store::sql::{
     CleanupTask, applied, check_table_name, from_unix_millis, map_sqlx_error, member_path,
 };
+use crate::store::{Created, Patch, Record, Updated};
 
 /// How long a connection waits for another one's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -268,12 +268,13 @@ impl SqliteStore {
     }
 
     /// Reads "now" from `clock` instead of the system clock (tests use a
-    /// [`ManualClock`](crate::ManualClock)).
+    /// [`ManualClock`](crate::clock::ManualClock)).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// use typed_sessions::{ManualClock, SqliteStore};
+    /// use typed_sessions::SqliteStore;
+    /// use typed_sessions::clock::ManualClock;
     ///
     /// # async fn run() -> Result<(), typed_sessions::Error> {
     /// let clock = ManualClock::starting_now();
@@ -394,12 +395,12 @@ impl SessionStore for SqliteStore {
     }
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
-        let data = serde_json::to_string(&record.fields).map_err(Error::store)?;
+        let data = serde_json::to_string(record.fields()).map_err(Error::store)?;
         let done = sqlx::query(self.sql.create.clone())
             .bind(key.as_str())
             .bind(data)
-            .bind(unix_ms(record.created))
-            .bind(unix_ms(record.expires))
+            .bind(unix_ms(record.created()))
+            .bind(unix_ms(record.expires()))
             .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
             .await
@@ -407,20 +408,20 @@ impl SessionStore for SqliteStore {
         Ok(if done.rows_affected() == 0 {
             Created::AlreadyExists
         } else {
-            Created::Created
+            Created::Stored
         })
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
-        let mut query = sqlx::query(self.sql.patch(patch.removed.len(), patch.changed.len()));
-        for removed in &patch.removed {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        let mut query = sqlx::query(self.sql.patch(patch.removed().len(), patch.changed().len()));
+        for removed in patch.removed() {
             query = query.bind(member_path(removed));
         }
-        for (changed, value) in &patch.changed {
+        for (changed, value) in patch.changed() {
             query = query.bind(member_path(changed)).bind(value.to_string());
         }
         let done = query
-            .bind(unix_ms(patch.expires))
+            .bind(unix_ms(patch.expires()))
             .bind(key.as_str())
             .bind(unix_ms(self.clock.now()))
             .execute(&self.pool)
@@ -438,7 +439,7 @@ impl SessionStore for SqliteStore {
         Ok(())
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let done = sqlx::query(self.sql.touch.clone())
             .bind(unix_ms(expires))
             .bind(key.as_str())
@@ -459,11 +460,11 @@ fn decode_record(row: &SqliteRow) -> Result<Record, Error> {
         Ok(_) => return Err(Error::corrupt("session data is not a JSON object")),
         Err(e) => return Err(Error::corrupt(format!("session data is not JSON: {e}"))),
     };
-    Ok(Record {
+    Ok(Record::new(
         fields,
-        created: from_unix_millis(row.try_get("created").map_err(column)?, "created")?,
-        expires: from_unix_millis(row.try_get("expires").map_err(column)?, "expiry")?,
-    })
+        from_unix_millis(row.try_get("created").map_err(column)?, "created")?,
+        from_unix_millis(row.try_get("expires").map_err(column)?, "expiry")?,
+    ))
 }
 
 /// Sorts an sqlx failure into unavailable (the database stays locked, the pool is exhausted

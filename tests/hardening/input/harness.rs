@@ -20,8 +20,9 @@ use time::{Duration, OffsetDateTime};
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
 use typed_sessions::{
-    Applied, Created, Error, Fields, Key, ManualClock, MemoryStore, Patch, Record, Session,
-    SessionLayer, SessionStore, StoreKey,
+    Error, Key, MemoryStore, Session, SessionLayer,
+    clock::ManualClock,
+    store::{Created, Fields, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
 // --- the session type, and what decoding promises ---
@@ -489,19 +490,19 @@ impl SessionStore for RecordStore {
         Ok(self.record.lock().unwrap().clone())
     }
     async fn create(&self, _key: &StoreKey, record: &Record) -> Result<Created, Error> {
-        self.log(Write::Create(record.fields.clone()));
-        Ok(Created::Created)
+        self.log(Write::Create(record.fields().clone()));
+        Ok(Created::Stored)
     }
-    async fn patch(&self, _key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, _key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         self.log(Write::Patch(patch.clone()));
-        Ok(Applied::Applied)
+        Ok(Updated::Applied)
     }
     async fn remove(&self, _key: &StoreKey) -> Result<(), Error> {
         self.log(Write::Remove);
         Ok(())
     }
-    async fn touch(&self, _key: &StoreKey, _expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, _key: &StoreKey, _expires: OffsetDateTime) -> Result<Updated, Error> {
         self.log(Write::Touch);
-        Ok(Applied::Applied)
+        Ok(Updated::Applied)
     }
 }

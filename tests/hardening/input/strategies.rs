@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use serde_json::{Value, json};
 use time::{Date, Duration, OffsetDateTime, Time};
-use typed_sessions::{Fields, SessionData};
+use typed_sessions::{SessionData, store::Fields};
 
 use super::harness::{ABSOLUTE, CURRENT, Cart, FOREIGN, NOW, OLD, Probe, wire};
 

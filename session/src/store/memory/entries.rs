@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use super::index::{ExpiryIndex, Place};
 use super::stored::{Names, Stored};
 use crate::clock::unix_ms;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 
 /// How many expired entries each write sweeps at most, so that the sweep's cost is spread over
 /// the writes that make it necessary instead of stalling one of them.
@@ -118,10 +118,10 @@ impl Entries {
         self.make_room(now, now_ms);
         let stored = Stored::new(record, &mut self.names);
         self.insert_new(key, stored);
-        Created::Created
+        Created::Stored
     }
 
-    pub(super) fn patch(&mut self, key: &StoreKey, patch: &Patch, now: OffsetDateTime) -> Applied {
+    pub(super) fn patch(&mut self, key: &StoreKey, patch: &Patch, now: OffsetDateTime) -> Updated {
         self.update(key, now, |stored, names| stored.apply(patch, names))
     }
 
@@ -130,7 +130,7 @@ impl Entries {
         key: &StoreKey,
         expires: OffsetDateTime,
         now: OffsetDateTime,
-    ) -> Applied {
+    ) -> Updated {
         self.update(key, now, |stored, _| stored.expires = expires)
     }
 
@@ -140,7 +140,7 @@ impl Entries {
         key: &StoreKey,
         now: OffsetDateTime,
         change: impl FnOnce(&mut Stored, &mut Names),
-    ) -> Applied {
+    ) -> Updated {
         self.sweep(now, unix_ms(now), SWEEP_PER_WRITE);
         let Some(entry) = self
             .records
@@ -148,11 +148,11 @@ impl Entries {
             .filter(|e| !e.stored.is_expired(now))
         else {
             self.delete(key);
-            return Applied::Missing;
+            return Updated::Missing;
         };
         change(&mut entry.stored, &mut self.names);
         Self::reindex(entry, key, &mut self.by_expiry);
-        Applied::Applied
+        Updated::Applied
     }
 
     pub(super) fn delete(&mut self, key: &StoreKey) {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::id::StoreKey;
+use crate::store::StoreKey;
 
 /// Removed entries are dropped from the queue in one pass once they outnumber half the live
 /// ones and this many (fewer in unit tests, so that the tests get there).

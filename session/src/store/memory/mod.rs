@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 
 use crate::Error;
 use crate::clock::Clock;
-use crate::id::StoreKey;
-use crate::record::{Applied, Created, Patch, Record};
 use crate::store::SessionStore;
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 use entries::Entries;
 
 /// Sessions kept in this process's memory: for a single instance, for tests, and as the model
@@ -132,7 +132,7 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().create(key, record, now))
     }
 
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Applied, Error> {
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
         let now = self.clock.now();
         Ok(self.lock().patch(key, patch, now))
     }
@@ -142,7 +142,7 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Applied, Error> {
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let now = self.clock.now();
         Ok(self.lock().touch(key, expires, now))
     }
@@ -154,23 +154,15 @@ mod tests {
 
     use super::*;
     use crate::clock::{ManualClock, unix_ms};
-    use crate::data::Fields;
     use crate::id::SessionId;
+    use crate::store::Fields;
 
     fn record(now: OffsetDateTime, ttl_secs: i64) -> Record {
-        Record {
-            fields: Fields::new(),
-            created: now,
-            expires: now + time::Duration::seconds(ttl_secs),
-        }
+        Record::new(Fields::new(), now, now + time::Duration::seconds(ttl_secs))
     }
 
     fn patch(expires: OffsetDateTime) -> Patch {
-        Patch {
-            changed: Fields::new(),
-            removed: Vec::new(),
-            expires,
-        }
+        Patch::new(Fields::new(), Vec::new(), expires)
     }
 
     fn keys(n: usize) -> Vec<StoreKey> {
@@ -309,8 +301,7 @@ mod tests {
         let store = MemoryStore::new().with_clock(clock.clone());
         let now = clock.now();
         let k = keys(2);
-        let mut late = record(now, 0);
-        late.expires = now + time::Duration::microseconds(1500);
+        let late = Record::new(Fields::new(), now, now + time::Duration::microseconds(1500));
         store.create(&k[0], &late).await.unwrap();
         clock.advance(Duration::from_millis(1));
         // A write sweeps: the record is due by the millisecond, but live by the microsecond.
@@ -339,8 +330,7 @@ mod tests {
         let ms = time::Duration::milliseconds;
         let k = keys(4);
         for (key, after) in k.iter().zip([1, 2, 3]) {
-            let mut early = record(t0, 0);
-            early.expires = t0 + ms(after);
+            let early = Record::new(Fields::new(), t0, t0 + ms(after));
             store.create(key, &early).await.unwrap();
         }
         // All three extended: their index entries stay early. At `t`, the first two live for
@@ -369,8 +359,7 @@ mod tests {
         let now = clock.now();
         let k = keys(20);
         for key in &k {
-            let mut short = record(now, 0);
-            short.expires = now + time::Duration::milliseconds(1);
+            let short = Record::new(Fields::new(), now, now + time::Duration::milliseconds(1));
             store.create(key, &short).await.unwrap();
         }
         clock.advance(Duration::from_millis(2));
@@ -380,7 +369,7 @@ mod tests {
             .create(&k[19], &record(clock.now(), 60))
             .await
             .unwrap();
-        assert_eq!(created, Created::Created);
+        assert_eq!(created, Created::Stored);
         assert!(store.lock().records.len() > 2, "the sweep stopped early");
         assert_consistent(&store);
         assert_eq!(store.len(), 1);

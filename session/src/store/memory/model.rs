@@ -9,9 +9,10 @@ use time::OffsetDateTime;
 use super::entries::Entries;
 use super::index::COMPACT_FLOOR;
 use crate::clock::unix_ms;
-use crate::data::Fields;
-use crate::id::{SessionId, StoreKey};
-use crate::record::{Applied, Created, Patch, Record};
+use crate::id::SessionId;
+use crate::store::Fields;
+use crate::store::StoreKey;
+use crate::store::{Created, Patch, Record, Updated};
 
 const KEYS: usize = 10;
 /// Microseconds: expiries and the clock move by less than a millisecond too.
@@ -106,17 +107,13 @@ proptest! {
             };
             match op {
                 Op::Create(k, ttl) => {
-                    let record = Record {
-                        fields: Fields::new(),
-                        created: now,
-                        expires: at(now_us + ttl),
-                    };
+                    let record = Record::new(Fields::new(), now, at(now_us + ttl));
                     let live: Vec<usize> = (0..KEYS).filter(|i| live_now(&model, i)).collect();
                     let created = entries.create(&keys[k], &record, now);
                     if live.contains(&k) {
                         prop_assert_eq!(created, Created::AlreadyExists);
                     } else {
-                        prop_assert_eq!(created, Created::Created);
+                        prop_assert_eq!(created, Created::Stored);
                         let gone: Vec<usize> = live
                             .iter()
                             .copied()
@@ -138,20 +135,16 @@ proptest! {
                 Op::Patch(k, ttl) | Op::Touch(k, ttl) => {
                     let expires = at(now_us + ttl);
                     let applied = if matches!(op, Op::Patch(..)) {
-                        let patch = Patch {
-                            changed: Fields::new(),
-                            removed: Vec::new(),
-                            expires,
-                        };
+                        let patch = Patch::new(Fields::new(), Vec::new(), expires);
                         entries.patch(&keys[k], &patch, now)
                     } else {
                         entries.touch(&keys[k], expires, now)
                     };
                     if live_now(&model, &k) {
-                        prop_assert_eq!(applied, Applied::Applied);
+                        prop_assert_eq!(applied, Updated::Applied);
                         model.insert(k, Session { expires_us: now_us + ttl, was_expired: false });
                     } else {
-                        prop_assert_eq!(applied, Applied::Missing);
+                        prop_assert_eq!(applied, Updated::Missing);
                         model.remove(&k);
                     }
                 }

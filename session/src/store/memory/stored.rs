@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::data::Fields;
-use crate::record::{Patch, Record};
+use crate::store::Fields;
+use crate::store::{Patch, Record};
 
 /// How many distinct field names [`Names`] shares at most. A session type has a handful; a
 /// store fed names without end (it never is by the layer) keeps working, unshared.
@@ -33,14 +33,14 @@ impl Stored {
     pub(super) fn new(record: &Record, names: &mut Names) -> Self {
         // A map iterates in name order already.
         let fields = record
-            .fields
+            .fields()
             .iter()
             .map(|(name, value)| (names.share(name), value.clone()))
             .collect();
         Self {
             fields,
-            created: record.created,
-            expires: record.expires,
+            created: record.created(),
+            expires: record.expires(),
         }
     }
 
@@ -50,11 +50,7 @@ impl Stored {
         for (name, value) in &self.fields {
             fields.insert(name.as_ref().to_owned(), value.clone());
         }
-        Record {
-            fields,
-            created: self.created,
-            expires: self.expires,
-        }
+        Record::new(fields, self.created, self.expires)
     }
 
     pub(super) fn is_expired(&self, now: OffsetDateTime) -> bool {
@@ -63,18 +59,18 @@ impl Stored {
 
     /// Does what [`Patch::apply_to`] does to a [`Record`].
     pub(super) fn apply(&mut self, patch: &Patch, names: &mut Names) {
-        for name in &patch.removed {
+        for name in patch.removed() {
             if let Ok(at) = self.find(name) {
                 self.fields.remove(at);
             }
         }
-        for (name, value) in &patch.changed {
+        for (name, value) in patch.changed() {
             match self.find(name) {
                 Ok(at) => self.fields[at].1.clone_from(value),
                 Err(at) => self.fields.insert(at, (names.share(name), value.clone())),
             }
         }
-        self.expires = patch.expires;
+        self.expires = patch.expires();
     }
 
     fn find(&self, name: &str) -> Result<usize, usize> {
@@ -134,11 +130,7 @@ mod tests {
     #[test]
     fn names_are_allocated_once_and_shared() {
         let mut names = Names::default();
-        let record = Record {
-            fields: fields(&[("views", 1), ("u", 2)]),
-            created: at(0),
-            expires: at(60),
-        };
+        let record = Record::new(fields(&[("views", 1), ("u", 2)]), at(0), at(60));
         let first = Stored::new(&record, &mut names);
         let second = Stored::new(&record, &mut names);
         for ((a, _), (b, _)) in first.fields.iter().zip(&second.fields) {
@@ -189,18 +181,10 @@ mod tests {
             patches in prop::collection::vec((pairs(), prop::collection::vec("[a-e]{1,2}", 0..3)), 0..4),
         ) {
             let mut names = Names::default();
-            let mut record = Record {
-                fields: start.into_iter().map(|(n, v)| (n, Value::from(v))).collect(),
-                created: at(0),
-                expires: at(60),
-            };
+            let mut record = Record::new(start.into_iter().map(|(n, v)| (n, Value::from(v))).collect(), at(0), at(60));
             let mut stored = Stored::new(&record, &mut names);
             for (round, (changed, removed)) in patches.into_iter().enumerate() {
-                let patch = Patch {
-                    changed: changed.into_iter().map(|(n, v)| (n, Value::from(v))).collect(),
-                    removed,
-                    expires: at(120 + i64::try_from(round).unwrap()),
-                };
+                let patch = Patch::new(changed.into_iter().map(|(n, v)| (n, Value::from(v))).collect(), removed, at(120 + i64::try_from(round).unwrap()));
                 patch.apply_to(&mut record);
                 stored.apply(&patch, &mut names);
                 prop_assert_eq!(stored.to_record(), record.clone());
