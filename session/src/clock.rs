@@ -10,7 +10,7 @@ use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 /// The time source of a [`SessionLayer`](crate::SessionLayer) and a
 /// [`MemoryStore`](crate::MemoryStore). The system clock unless a [`ManualClock`] is given.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::clock::Clock;
@@ -25,12 +25,30 @@ pub struct Clock {
 
 impl Clock {
     /// The system clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::clock::Clock;
+    ///
+    /// let clock = Clock::system();
+    /// assert!(clock.now() <= time::OffsetDateTime::now_utc());
+    /// ```
     pub fn system() -> Self {
         Self { manual: None }
     }
 
     /// The current time, to the millisecond: every time the crate stores (cookies, records)
     /// has millisecond precision, so times read back equal the times written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::clock::Clock;
+    ///
+    /// let now = Clock::system().now();
+    /// assert_eq!(now.nanosecond() % 1_000_000, 0, "whole milliseconds");
+    /// ```
     pub fn now(&self) -> OffsetDateTime {
         match &self.manual {
             None => system_now(),
@@ -131,7 +149,7 @@ pub(crate) fn to_millis(at: OffsetDateTime) -> OffsetDateTime {
 ///
 /// Clones share the same time.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -149,6 +167,16 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock that reads `start` until advanced.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::macros::datetime;
+    /// use typed_sessions::clock::ManualClock;
+    ///
+    /// let clock = ManualClock::new(datetime!(2026-01-01 0:00 UTC));
+    /// assert_eq!(clock.now(), datetime!(2026-01-01 0:00 UTC));
+    /// ```
     pub fn new(start: OffsetDateTime) -> Self {
         Self {
             now: Arc::new(Mutex::new(start)),
@@ -156,11 +184,32 @@ impl ManualClock {
     }
 
     /// A clock starting at the current system time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::clock::ManualClock;
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let start = clock.now();
+    /// std::thread::sleep(std::time::Duration::from_millis(5));
+    /// assert_eq!(clock.now(), start, "it does not move by itself");
+    /// ```
     pub fn starting_now() -> Self {
         Self::new(OffsetDateTime::now_utc())
     }
 
     /// The time it reads, to the millisecond (like [`Clock::now`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::macros::datetime;
+    /// use typed_sessions::clock::ManualClock;
+    ///
+    /// let clock = ManualClock::new(datetime!(2026-01-01 0:00:00.123456 UTC));
+    /// assert_eq!(clock.now(), datetime!(2026-01-01 0:00:00.123 UTC));
+    /// ```
     pub fn now(&self) -> OffsetDateTime {
         to_millis(
             *self
@@ -170,7 +219,20 @@ impl ManualClock {
         )
     }
 
-    /// Moves the clock forward by `by`.
+    /// Moves the clock forward by `by`; every clone moves with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use time::macros::datetime;
+    /// use typed_sessions::clock::ManualClock;
+    ///
+    /// let clock = ManualClock::new(datetime!(2026-01-01 0:00 UTC));
+    /// let shared = clock.clone();
+    /// clock.advance(Duration::from_secs(3600));
+    /// assert_eq!(shared.now(), datetime!(2026-01-01 1:00 UTC));
+    /// ```
     pub fn advance(&self, by: std::time::Duration) {
         let mut now = self
             .now

@@ -16,6 +16,15 @@ pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
 /// Implausible ones (unknown version or key id) cost nothing and do not count.
 const MAX_CANDIDATES: usize = 4;
 
+/// What a response does with the session cookie.
+#[derive(Clone, Debug)]
+pub(crate) enum CookieAction {
+    /// Send this `Set-Cookie` value.
+    Set(String),
+    /// Expire the cookie.
+    Expire,
+}
+
 /// The attributes of the session cookie.
 #[derive(Clone, Debug)]
 pub(crate) struct CookieConfig {

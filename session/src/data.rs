@@ -4,12 +4,7 @@
 use serde_json::Value;
 
 use crate::Error;
-
-/// The stored form of a session: each storage key maps to that field's JSON encoding.
-///
-/// Keys that the current session type does not know are kept as they are, so that two struct
-/// versions (or two session types sharing one session) never erase each other's fields.
-pub type Fields = serde_json::Map<String, Value>;
+use crate::store::Fields;
 
 /// A struct that can live in a session, field by field.
 ///
@@ -17,7 +12,7 @@ pub type Fields = serde_json::Map<String, Value>;
 /// Every stored field is encoded as its own JSON value under its storage key, so that a change
 /// to one field is written without touching the others.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::{Session, SessionData};
@@ -42,6 +37,25 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     ///
     /// A missing field takes its default; a field that fails to decode takes its default and
     /// logs a warning. Decoding never fails as a whole.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::store::Fields;
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Visit {
+    ///     views: u64,
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// let mut fields = Fields::new();
+    /// fields.insert("views".into(), 3.into());
+    /// fields.insert("user".into(), 42.into()); // not a string: the default instead
+    /// let visit = Visit::decode(&fields);
+    /// assert_eq!((visit.views, visit.user), (3, None));
+    /// ```
     fn decode(fields: &Fields) -> Self;
 
     /// Encodes every stored field, in the order of [`KEYS`](Self::KEYS).
@@ -49,6 +63,22 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// # Errors
     ///
     /// [`Error::Encode`] when a field's `Serialize` implementation fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Visit {
+    ///     views: u64,
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// let visit = Visit { views: 2, user: Some("ann".into()) };
+    /// assert_eq!(visit.encode()?, [serde_json::json!(2), serde_json::json!("ann")]);
+    /// # Ok::<(), typed_sessions::Error>(())
+    /// ```
     fn encode(&self) -> Result<Vec<Value>, Error>;
 
     /// Encodes the default value of the stored field at `index` in [`KEYS`](Self::KEYS).
@@ -59,6 +89,22 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// # Errors
     ///
     /// [`Error::Encode`] when the default value cannot be serialized.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Visit {
+    ///     views: u64,
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// assert_eq!(Visit::encode_default(0)?, serde_json::json!(0));
+    /// assert_eq!(Visit::encode_default(1)?, serde_json::Value::Null);
+    /// # Ok::<(), typed_sessions::Error>(())
+    /// ```
     fn encode_default(index: usize) -> Result<Value, Error>;
 }
 
@@ -66,7 +112,8 @@ pub trait SessionData: Sized + Send + Sync + 'static {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::Error;
-    pub use crate::data::{Fields, SessionData};
+    pub use crate::data::SessionData;
+    pub use crate::store::Fields;
     pub use serde_json::Value;
 
     use serde::{Serialize, de::DeserializeOwned};

@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Store implementations report their failures through [`Error::store`],
 /// [`Error::unavailable`] and [`Error::corrupt`].
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::{Error, Key};
@@ -87,7 +87,7 @@ pub enum Error {
 impl Error {
     /// Wraps a store failure.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// let err = typed_sessions::Error::store(std::io::Error::other("disk full"));
@@ -99,7 +99,7 @@ impl Error {
 
     /// Wraps a failure to reach the store (connection refused, reset, pool exhausted).
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// let err = typed_sessions::Error::unavailable("connection refused");
@@ -111,7 +111,7 @@ impl Error {
 
     /// Reports a stored record that cannot be a session record.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// let err = typed_sessions::Error::corrupt("expected a JSON object");
@@ -123,7 +123,7 @@ impl Error {
 
     /// Whether the store was out of reach (answered with `503 Service Unavailable`).
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// use std::time::Duration;

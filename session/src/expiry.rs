@@ -19,8 +19,11 @@ pub(crate) struct Expiry {
     /// A session expires this long after it was created, however active.
     absolute: i64,
     /// The idle deadline is only moved (a store write or a new cookie) when it would move by at
-    /// least this much; zero means on every request that extracts the session ("rolling").
+    /// least this much; `None`: half the idle timeout.
     refresh_after: Option<i64>,
+    /// Move the idle deadline on every request that extracts the session, whatever
+    /// `refresh_after` says. Kept apart from it, so that turning rolling off again restores it.
+    rolling: bool,
 }
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -31,6 +34,7 @@ impl Default for Expiry {
             idle: Some(MS_PER_DAY),
             absolute: 14 * MS_PER_DAY,
             refresh_after: None,
+            rolling: false,
         }
     }
 }
@@ -44,8 +48,12 @@ impl Expiry {
         self.absolute = millis(absolute);
     }
 
-    pub(crate) fn set_refresh_after(&mut self, after: Option<StdDuration>) {
-        self.refresh_after = after.map(millis);
+    pub(crate) fn set_refresh_after(&mut self, after: StdDuration) {
+        self.refresh_after = Some(millis(after));
+    }
+
+    pub(crate) fn set_rolling(&mut self, rolling: bool) {
+        self.rolling = rolling;
     }
 
     /// Why the limits cannot work, if they cannot.
@@ -92,8 +100,12 @@ impl Expiry {
         let Some(idle) = self.idle else {
             return false;
         };
-        // Half the idle timeout unless configured.
-        let after = self.refresh_after.unwrap_or(idle / 2);
+        // Half the idle timeout unless configured; rolling: whenever the deadline moves.
+        let after = if self.rolling {
+            0
+        } else {
+            self.refresh_after.unwrap_or(idle / 2)
+        };
         let moved = self
             .deadline_ms(unix_ms(created), unix_ms(now))
             .saturating_sub(unix_ms(current));
@@ -132,6 +144,7 @@ mod tests {
             idle: Some(idle_ms),
             absolute: absolute_ms,
             refresh_after: None,
+            rolling: false,
         }
     }
 
@@ -154,9 +167,22 @@ mod tests {
     #[test]
     fn rolling_refreshes_whenever_the_deadline_moves() {
         let mut e = expiry(2000, 60_000);
-        e.set_refresh_after(Some(StdDuration::ZERO));
+        e.set_rolling(true);
         let current = e.deadline(T0, T0);
         assert!(!e.refresh_due(T0, current, T0));
+        assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(1)));
+    }
+
+    #[test]
+    fn rolling_and_the_refresh_threshold_do_not_undo_each_other() {
+        let mut e = expiry(2000, 60_000);
+        e.set_refresh_after(StdDuration::from_millis(300));
+        e.set_rolling(true);
+        e.set_rolling(false);
+        let current = e.deadline(T0, T0);
+        assert!(!e.refresh_due(T0, current, T0 + Duration::milliseconds(299)));
+        assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(300)));
+        e.set_rolling(true);
         assert!(e.refresh_due(T0, current, T0 + Duration::milliseconds(1)));
     }
 

@@ -12,9 +12,11 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::data::{Fields, SessionData};
+use crate::commit;
+use crate::data::SessionData;
 use crate::id::SessionId;
-use crate::state::{Handle, RequestState};
+use crate::request::{Handle, RequestState};
+use crate::store::Fields;
 
 /// The typed session of the current request.
 ///
@@ -28,7 +30,7 @@ use crate::state::{Handle, RequestState};
 /// handle are recorded when it drops, so a handle must not outlive the handler (a handle moved
 /// into a detached task loses its changes).
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::Session;
@@ -54,32 +56,95 @@ pub struct Session<T: SessionData> {
 impl<T: SessionData> Session<T> {
     /// The session id, or `None` for a new session that has not been saved yet (or was
     /// destroyed in this request).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> &'static str {
+    ///     match visit.id() {
+    ///         Some(_) => "a saved session", // `Debug` of the id prints `SessionId(REDACTED)`
+    ///         None => "no session saved yet",
+    ///     }
+    /// }
+    /// ```
     pub fn id(&self) -> Option<SessionId> {
-        self.state.lock().id.clone()
+        self.state.lock().id().cloned()
     }
 
     /// Whether no stored session backs this one: the client sent none, an invalid or expired
     /// one, or it was destroyed in this request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> &'static str {
+    ///     if visit.is_new() { "welcome" } else { "welcome back" }
+    /// }
+    /// ```
     pub fn is_new(&self) -> bool {
-        self.state.lock().is_new
+        self.state.lock().is_new()
     }
 
     /// When the session was created; `None` for a new session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> String {
+    ///     match visit.created_at() {
+    ///         Some(at) => format!("here since {at}"),
+    ///         None => "new here".to_owned(),
+    ///     }
+    /// }
+    /// ```
     pub fn created_at(&self) -> Option<OffsetDateTime> {
-        let inner = self.state.lock();
-        (!inner.is_new).then_some(inner.created)
+        let session = self.state.lock();
+        (!session.is_new()).then_some(session.created())
     }
 
     /// When the session expires unless it is used again; `None` for a new session. Reflects
     /// both the idle and the absolute timeout, as of the start of the request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> String {
+    ///     let left = visit.expires_at().map(|at| at - time::OffsetDateTime::now_utc());
+    ///     format!("{left:?} left")
+    /// }
+    /// ```
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
-        let inner = self.state.lock();
-        (!inner.is_new).then_some(inner.expires)
+        let session = self.state.lock();
+        (!session.is_new()).then_some(session.expires())
     }
 
     /// Gives the session a new id and keeps its data: the old id stops working when the
     /// response is sent. Call it whenever privileges change (log in) to defeat session
     /// fixation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn login(mut visit: Session<Visit>) {
+    ///     visit.regenerate(); // before granting anything to the session
+    ///     visit.user = Some("ann".into());
+    /// }
+    /// ```
     pub fn regenerate(&mut self) {
         self.state.lock().regenerate();
     }
@@ -87,11 +152,23 @@ impl<T: SessionData> Session<T> {
     /// Ends the session: the stored record is removed and the cookie expired when the response
     /// is sent. The handle reads as a new, default session afterwards; writing to it starts a
     /// new session with a new id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn logout(mut visit: Session<Visit>) {
+    ///     visit.destroy();
+    ///     assert!(visit.is_new() && visit.user.is_none());
+    /// }
+    /// ```
     pub fn destroy(&mut self) {
-        let mut inner = self.state.lock();
-        inner.destroy();
-        self.epoch = inner.epoch;
-        drop(inner);
+        let mut session = self.state.lock();
+        session.destroy();
+        self.epoch = session.epoch();
+        drop(session);
         self.value = T::decode(&Fields::new());
         self.snapshot = None;
     }
@@ -105,20 +182,35 @@ impl<T: SessionData> Session<T> {
     ///
     /// What the store reported, or [`Error::CookieTooLarge`] for the cookie store. The request
     /// then fails with an error response even if the handler carries on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// use axum::http::StatusCode;
+    ///
+    /// async fn handler(mut visit: Session<Visit>) -> Result<String, StatusCode> {
+    ///     visit.views += 1;
+    ///     // Stored before the slow work below, whatever happens to this request later.
+    ///     visit.save().await.map_err(|_| StatusCode::SERVICE_UNAVAILABLE)?;
+    ///     Ok(format!("{} views", visit.views))
+    /// }
+    /// ```
     pub async fn save(&mut self) -> Result<(), Error> {
         self.flush();
-        match self.state.persist().await {
+        match commit::persist(&self.state).await {
             Ok(cookie) => {
-                if cookie.is_some() {
-                    self.state.lock().pending_cookie = cookie;
+                if let Some(cookie) = cookie {
+                    self.state.lock().set_pending_cookie(cookie);
                 }
                 Ok(())
             }
             Err(error) => {
-                let mut inner = self.state.lock();
-                inner
-                    .error
-                    .get_or_insert(Error::store(format!("saving the session failed: {error}")));
+                self.state
+                    .lock()
+                    .defer_error(Error::store(format!("saving the session failed: {error}")));
                 Err(error)
             }
         }
@@ -129,23 +221,23 @@ impl<T: SessionData> Session<T> {
         let Some(before) = &self.snapshot else {
             return;
         };
-        let mut inner = self.state.lock();
-        if inner.epoch != self.epoch {
+        let mut session = self.state.lock();
+        if session.epoch() != self.epoch {
             return;
         }
         let after = match self.value.encode() {
             Ok(after) => after,
             Err(error) => {
-                inner.error.get_or_insert(error);
+                session.defer_error(error);
                 return;
             }
         };
         for (index, (key, value)) in T::KEYS.iter().zip(&after).enumerate() {
             if before.get(index) != Some(value) {
-                inner.set_field(key, value.clone(), || T::encode_default(index));
+                session.set_field(key, value.clone(), || T::encode_default(index));
             }
         }
-        drop(inner);
+        drop(session);
         self.snapshot = Some(after);
     }
 }
@@ -214,8 +306,8 @@ where
             .await
             .map_err(SessionRejection::Load)?;
         let (value, epoch) = {
-            let inner = state.lock();
-            (T::decode(&inner.fields), inner.epoch)
+            let session = state.lock();
+            (T::decode(session.fields()), session.epoch())
         };
         Ok(Self {
             value,
@@ -228,7 +320,7 @@ where
 
 /// Why a [`Session<T>`] could not be extracted; answers as an error response.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use axum::response::IntoResponse;

@@ -18,7 +18,7 @@ pub(crate) const ID_LEN: usize = 43;
 /// The id only ever travels in the signed cookie; stores see its [`StoreKey`]. `Debug` never
 /// prints it.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// # async fn handler(visit: typed_sessions::Session<Visit>) {
@@ -48,14 +48,26 @@ impl SessionId {
         well_formed.then(|| Self(text.to_owned()))
     }
 
-    /// The id as it appears (signed) in the cookie.
+    /// The id as it appears (signed) in the cookie: 43 base64url characters. Treat it as a
+    /// secret, like the cookie: whoever holds it holds the session.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn handler(visit: typed_sessions::Session<Visit>) {
+    /// if let Some(id) = visit.id() {
+    ///     assert!(id.as_str().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    /// }
+    /// # }
+    /// # #[derive(typed_sessions::Session, Default)] struct Visit { views: u64 }
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The key under which stores keep this session: the SHA-256 digest of the id.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # fn f(id: &typed_sessions::SessionId) {

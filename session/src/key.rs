@@ -18,7 +18,7 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// `Debug` never prints the key.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::Key;
@@ -50,7 +50,7 @@ impl Key {
     ///
     /// If the operating system's random number generator fails.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// let key = typed_sessions::Key::generate();
@@ -68,7 +68,7 @@ impl Key {
     ///
     /// [`Error::KeyTooShort`] when `master` is shorter than 32 bytes.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// use typed_sessions::Key;

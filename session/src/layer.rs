@@ -1,4 +1,4 @@
-//! `SessionLayer`: the configuration, and the builder users write.
+//! `SessionLayer`: the builder applications write, and the tower `Layer` it is.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,36 +10,11 @@ use tower_layer::Layer;
 use crate::Error;
 use crate::clock::Clock;
 use crate::codec::Codec;
-use crate::cookies::{CookieConfig, is_valid_name};
-use crate::expiry::Expiry;
+use crate::config::Config;
+use crate::cookies::is_valid_name;
 use crate::key::{Key, KeyRing};
 use crate::service::SessionService;
-use crate::store::{DynStore, SessionStore};
-
-/// Everything a layer was configured with, shared by its services and their requests.
-pub(crate) struct Config {
-    pub(crate) codec: Codec,
-    pub(crate) store: Option<Arc<dyn DynStore>>,
-    pub(crate) cookie: CookieConfig,
-    pub(crate) expiry: Expiry,
-    pub(crate) clock: Clock,
-    pub(crate) save_on_server_error: bool,
-    pub(crate) store_timeout: Duration,
-}
-
-impl Clone for Config {
-    fn clone(&self) -> Self {
-        Self {
-            codec: self.codec.clone(),
-            store: self.store.clone(),
-            cookie: self.cookie.clone(),
-            expiry: self.expiry.clone(),
-            clock: self.clock.clone(),
-            save_on_server_error: self.save_on_server_error,
-            store_timeout: self.store_timeout,
-        }
-    }
-}
+use crate::store::SessionStore;
 
 /// The session middleware: install it on a `Router` and extract [`Session<T>`](struct@crate::Session)
 /// in handlers.
@@ -51,12 +26,13 @@ impl Clone for Config {
 /// persistent (`Max-Age`); idle timeout 1 day, refreshed at most every half idle timeout;
 /// absolute timeout 14 days; store calls time out after 1 s; 5xx responses discard changes.
 ///
-/// # Panics
+/// No builder method panics, and no call undoes another: [`validate`](Self::validate) reports
+/// a configuration that cannot work (an invalid cookie name, path or domain, `SameSite=None`
+/// without `Secure`, a zero timeout). Call it at startup. A layer installed anyway logs the
+/// problem and answers `500 Internal Server Error` to every request that extracts a session,
+/// rather than serve sessions on a setup that cannot keep them.
 ///
-/// Building a `Router` with the layer panics on a configuration that can never work
-/// (`SameSite=None` without `Secure`); [`SessionLayer::validate`] reports the same as a value.
-///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use std::time::Duration;
@@ -68,6 +44,7 @@ impl Clone for Config {
 ///     .with_cookie_name("id")
 ///     .with_same_site(SameSite::Strict)
 ///     .with_idle_timeout(Duration::from_secs(30 * 60));
+/// layer.validate().expect("a valid session configuration");
 /// let app: Router = Router::new().route("/", get(|| async { "hi" })).layer(layer);
 /// # let _ = app;
 /// ```
@@ -79,17 +56,24 @@ pub struct SessionLayer {
 
 impl SessionLayer {
     /// A layer that signs with `key` and keeps sessions in the cookie.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use typed_sessions::{Key, SessionLayer};
+    ///
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hi" }))
+    ///     .layer(SessionLayer::new(Key::generate()));
+    /// # let _ = app;
+    /// ```
     pub fn new(key: Key) -> Self {
         Self {
-            config: Arc::new(Config {
-                codec: Codec::new("session".to_owned(), KeyRing::new(key)),
-                store: None,
-                cookie: CookieConfig::default(),
-                expiry: Expiry::default(),
-                clock: Clock::system(),
-                save_on_server_error: false,
-                store_timeout: Duration::from_secs(1),
-            }),
+            config: Arc::new(Config::new(Codec::new(
+                "session".to_owned(),
+                KeyRing::new(key),
+            ))),
         }
     }
 
@@ -103,7 +87,7 @@ impl SessionLayer {
     /// A cookie verified by an older key is re-issued signed by the newest key whenever its
     /// session is extracted, so an old key can be dropped after one session lifetime.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # use typed_sessions::{Key, SessionLayer};
@@ -117,7 +101,7 @@ impl SessionLayer {
 
     /// Keeps sessions in `store`; the cookie then carries only the signed session id.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # use typed_sessions::{Key, MemoryStore, SessionLayer};
@@ -133,7 +117,7 @@ impl SessionLayer {
     /// Cookies of the other mode stay valid and are re-issued in the new one when extracted.
     /// Has no effect with a store (the cookie holds only the id).
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # use typed_sessions::{Key, SessionLayer};
@@ -146,40 +130,64 @@ impl SessionLayer {
 
     /// The cookie's name (default `session`). The name is bound into the cookie's MAC.
     ///
-    /// # Panics
+    /// It must be an RFC 6265 cookie name (letters, digits and ``!#$%&'*+-.^_`|~``);
+    /// [`validate`](Self::validate) reports one that is not.
     ///
-    /// If `name` is not an RFC 6265 cookie name (letters, digits and ``!#$%&'*+-.^_`|~``).
-    ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # use typed_sessions::{Key, SessionLayer};
     /// let layer = SessionLayer::new(Key::generate()).with_cookie_name("__Host-session");
-    /// # let _ = layer;
+    /// assert!(layer.validate().is_ok());
+    ///
+    /// let layer = SessionLayer::new(Key::generate()).with_cookie_name("koa:sess");
+    /// assert!(layer.validate().is_err());
     /// ```
     pub fn with_cookie_name(self, name: impl Into<String>) -> Self {
         let name = name.into();
-        assert!(
-            is_valid_name(&name),
-            "invalid session cookie name {name:?}: use letters, digits and !#$%&'*+-.^_`|~"
-        );
         self.edit(|c| c.codec.set_name(name))
     }
 
-    /// Whether the cookie carries `Secure` (default `true`).
+    /// Whether the cookie carries `Secure` (default `true`): browsers then send it only over
+    /// HTTPS. Turn it off only for a deployment served over plain HTTP: Safari, and clients such
+    /// as Python's cookie jar, do not send a `Secure` cookie to `http://localhost` either.
     ///
-    /// Browsers accept `Secure` cookies from `http://localhost`; turn it off only for a
-    /// deployment served over plain HTTP.
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let plain_http = std::env::var("PLAIN_HTTP").is_ok();
+    /// let layer = SessionLayer::new(Key::generate()).with_secure(!plain_http);
+    /// # let _ = layer;
+    /// ```
     pub fn with_secure(self, secure: bool) -> Self {
         self.edit(|c| c.cookie.secure = secure)
     }
 
-    /// Whether the cookie carries `HttpOnly` (default `true`).
+    /// Whether the cookie carries `HttpOnly` (default `true`), which hides it from scripts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_http_only(true);
+    /// # let _ = layer;
+    /// ```
     pub fn with_http_only(self, http_only: bool) -> Self {
         self.edit(|c| c.cookie.http_only = http_only)
     }
 
-    /// The cookie's `SameSite` (default `Lax`). `None` requires `Secure`.
+    /// The cookie's `SameSite` (default `Lax`). `None` requires `Secure`:
+    /// [`validate`](Self::validate) reports `SameSite=None` without it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Key, SameSite, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(Key::generate()).with_same_site(SameSite::Strict);
+    /// assert!(layer.validate().is_ok());
+    /// ```
     pub fn with_same_site(self, same_site: SameSite) -> Self {
         self.edit(|c| c.cookie.same_site = same_site)
     }
@@ -187,84 +195,176 @@ impl SessionLayer {
     /// The cookie's `Path` (default `/`). Requests outside it neither read nor write the
     /// session, since the browser would not send the cookie back to them.
     ///
-    /// # Panics
+    /// It must start with `/` and hold no `;` or control characters;
+    /// [`validate`](Self::validate) reports one that does not.
     ///
-    /// If `path` does not start with `/` or contains `;` or control characters.
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_path("/app");
+    /// assert!(layer.validate().is_ok());
+    /// assert!(SessionLayer::new(Key::generate()).with_path("app").validate().is_err());
+    /// ```
     pub fn with_path(self, path: impl Into<String>) -> Self {
         let path = path.into();
-        assert!(
-            path.starts_with('/') && !path.bytes().any(|b| b == b';' || b.is_ascii_control()),
-            "invalid session cookie path {path:?}: it must start with `/` and contain no `;`"
-        );
         self.edit(|c| c.cookie.path = path)
     }
 
     /// The cookie's `Domain` (default: none, so only the exact host gets it).
     ///
-    /// # Panics
+    /// It must be non-empty and hold no `;`, whitespace or control characters;
+    /// [`validate`](Self::validate) reports one that does not.
     ///
-    /// If `domain` contains `;`, whitespace or control characters.
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_domain("example.com");
+    /// assert!(layer.validate().is_ok());
+    /// ```
     pub fn with_domain(self, domain: impl Into<String>) -> Self {
         let domain = domain.into();
-        assert!(
-            !domain.is_empty()
-                && !domain
-                    .bytes()
-                    .any(|b| b == b';' || b.is_ascii_whitespace() || b.is_ascii_control()),
-            "invalid session cookie domain {domain:?}"
-        );
         self.edit(|c| c.cookie.domain = Some(domain))
     }
 
     /// Sends a browser-session cookie (no `Max-Age`/`Expires`), which the browser forgets when
     /// it closes. The idle and absolute timeouts still apply on the server.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_browser_session(true);
+    /// # let _ = layer;
+    /// ```
     pub fn with_browser_session(self, browser_session: bool) -> Self {
         self.edit(|c| c.cookie.persistent = !browser_session)
     }
 
     /// Expires a session unused for `idle` (default 1 day).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_idle_timeout(Duration::from_secs(30 * 60));
+    /// # let _ = layer;
+    /// ```
     pub fn with_idle_timeout(self, idle: Duration) -> Self {
         self.edit(|c| c.expiry.set_idle(Some(idle)))
     }
 
     /// Lets sessions live until the absolute timeout however long they are unused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .without_idle_timeout()
+    ///     .with_absolute_timeout(Duration::from_secs(8 * 60 * 60));
+    /// # let _ = layer;
+    /// ```
     pub fn without_idle_timeout(self) -> Self {
         self.edit(|c| c.expiry.set_idle(None))
     }
 
     /// Expires every session `absolute` after it was created, however active (default 14 days).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .with_absolute_timeout(Duration::from_secs(7 * 24 * 60 * 60));
+    /// # let _ = layer;
+    /// ```
     pub fn with_absolute_timeout(self, absolute: Duration) -> Self {
         self.edit(|c| c.expiry.set_absolute(absolute))
     }
 
     /// Moves the idle deadline only when it would move by at least `after` (default: half the
-    /// idle timeout), so that reading a session is not a write on every request.
+    /// idle timeout), so that reading a session is not a write on every request. Ignored while
+    /// [`with_rolling(true)`](Self::with_rolling) is on, and in force again when it is off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .with_idle_timeout(Duration::from_secs(60 * 60))
+    ///     .with_idle_refresh_after(Duration::from_secs(5 * 60));
+    /// # let _ = layer;
+    /// ```
     pub fn with_idle_refresh_after(self, after: Duration) -> Self {
-        self.edit(|c| c.expiry.set_refresh_after(Some(after)))
+        self.edit(|c| c.expiry.set_refresh_after(after))
     }
 
     /// Refreshes the idle deadline (and re-sends a persistent cookie) on every request that
-    /// extracts an existing session. Requests that never extract it still cost nothing.
+    /// extracts an existing session. Requests that never extract it still cost nothing. Turning
+    /// it off again restores the refresh threshold set by
+    /// [`with_idle_refresh_after`](Self::with_idle_refresh_after).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_rolling(true);
+    /// # let _ = layer;
+    /// ```
     pub fn with_rolling(self, rolling: bool) -> Self {
-        self.edit(|c| {
-            c.expiry
-                .set_refresh_after(rolling.then_some(Duration::ZERO))
-        })
+        self.edit(|c| c.expiry.set_rolling(rolling))
     }
 
     /// Saves the session even when the response is a server error (default: 5xx responses
     /// discard the request's session changes).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate()).with_save_on_server_error(true);
+    /// # let _ = layer;
+    /// ```
     pub fn with_save_on_server_error(self, save: bool) -> Self {
         self.edit(|c| c.save_on_server_error = save)
     }
 
     /// Bounds every store call (default 1 s); a call that takes longer fails the request with
     /// `503 Service Unavailable`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, MemoryStore, SessionLayer};
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .with_store(MemoryStore::new())
+    ///     .with_store_timeout(Duration::from_millis(250));
+    /// # let _ = layer;
+    /// ```
     pub fn with_store_timeout(self, timeout: Duration) -> Self {
         self.edit(|c| c.store_timeout = timeout)
     }
 
     /// Reads the time from `clock` (tests use a [`ManualClock`](crate::clock::ManualClock)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::clock::ManualClock;
+    /// use typed_sessions::{Key, SessionLayer};
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let layer = SessionLayer::new(Key::generate()).with_clock(clock.clone());
+    /// clock.advance(std::time::Duration::from_secs(60)); // the layer's sessions age a minute
+    /// # let _ = layer;
+    /// ```
     pub fn with_clock(self, clock: impl Into<Clock>) -> Self {
         let clock = clock.into();
         self.edit(|c| c.clock = clock)
@@ -274,10 +374,12 @@ impl SessionLayer {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for `SameSite=None` without `Secure` (browsers drop such cookies), or
-    /// a zero absolute timeout.
+    /// [`Error::Config`], naming every problem: a cookie name that is not an RFC 6265 token, a
+    /// path that does not start with `/` or holds `;` or control characters, an empty domain or
+    /// one holding `;`, whitespace or control characters, `SameSite=None` without `Secure`
+    /// (browsers drop such cookies), a zero idle or absolute timeout.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```
     /// # use typed_sessions::{Key, SameSite, SessionLayer};
@@ -287,27 +389,66 @@ impl SessionLayer {
     /// assert!(layer.validate().is_err());
     /// ```
     pub fn validate(&self) -> Result<(), Error> {
-        let config = &self.config;
-        if config.cookie.same_site == SameSite::None && !config.cookie.secure {
-            return Err(Error::Config(
-                "`SameSite=None` requires `Secure`: browsers drop such cookies".into(),
-            ));
+        let problems = problems(&self.config);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(problems.join("; ")))
         }
-        if let Some(problem) = config.expiry.problem() {
-            return Err(Error::Config(problem.into()));
-        }
-        Ok(())
     }
+}
+
+/// Everything wrong with `config`, in words.
+fn problems(config: &Config) -> Vec<String> {
+    let mut problems = Vec::new();
+    let name = config.codec.name();
+    if !is_valid_name(name) {
+        problems.push(format!(
+            "invalid session cookie name {name:?}: use letters, digits and !#$%&'*+-.^_`|~"
+        ));
+    }
+    let path = &config.cookie.path;
+    if !path.starts_with('/') || path.bytes().any(|b| b == b';' || b.is_ascii_control()) {
+        problems.push(format!(
+            "invalid session cookie path {path:?}: it must start with `/` and contain no `;`"
+        ));
+    }
+    if let Some(domain) = &config.cookie.domain {
+        if domain.is_empty()
+            || domain
+                .bytes()
+                .any(|b| b == b';' || b.is_ascii_whitespace() || b.is_ascii_control())
+        {
+            problems.push(format!("invalid session cookie domain {domain:?}"));
+        }
+    }
+    if config.cookie.same_site == SameSite::None && !config.cookie.secure {
+        problems.push("`SameSite=None` requires `Secure`: browsers drop such cookies".into());
+    }
+    if let Some(problem) = config.expiry.problem() {
+        problems.push(problem.into());
+    }
+    problems
 }
 
 impl<S> Layer<S> for SessionLayer {
     type Service = SessionService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        if let Err(error) = self.validate() {
-            panic!("{error}");
-        }
-        SessionService::new(inner, self.config.clone())
+        let config = match self.validate() {
+            Ok(()) => self.config.clone(),
+            Err(error) => {
+                tracing::error!(
+                    %error,
+                    "session layer installed with a configuration that cannot work: every \
+                     request that extracts a session will answer 500"
+                );
+                let mut config = (*self.config).clone();
+                config.misconfigured = Some(error.to_string().into());
+                Arc::new(config)
+            }
+        };
+        SessionService::new(inner, config)
     }
 }
 

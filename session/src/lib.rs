@@ -63,12 +63,27 @@
 //!
 //! - [`SessionLayer`] puts an empty, lazy per-request state into the request; a route that never
 //!   extracts a session pays for nothing else.
-//! - The first [`Session<T>`](struct@Session) of a request verifies the cookie and loads the session once, for
-//!   every `Session<_>` of that request. Idle and absolute expiry are enforced here.
+//! - The first [`Session<T>`](struct@Session) of a request verifies the cookie and loads the
+//!   session once, for every `Session<_>` of that request. Idle and absolute expiry are enforced
+//!   here.
 //! - When a handle drops, each field is re-encoded and compared by value; only changed fields are
-//!   saved ([`SessionStore::patch`](store::SessionStore::patch)), so concurrent requests changing different fields both
-//!   survive. Unchanged sessions cost no write and no `Set-Cookie`.
+//!   saved ([`SessionStore::patch`](store::SessionStore::patch)), so concurrent requests changing
+//!   different fields both survive. Unchanged sessions cost no write and no `Set-Cookie`.
 //! - A failed save turns the response into an error response; it never passes as success.
+//!
+//! # What is where
+//!
+//! The crate root holds what an application writes: the derive and extractor
+//! [`Session`](struct@Session), the [`SessionLayer`] builder and its [`Key`], the stores it
+//! constructs ([`MemoryStore`], and the Redis and SQL stores behind their features), [`Error`]
+//! and [`SessionRejection`].
+//!
+//! | Module | Holds | For |
+//! |---|---|---|
+//! | [`store`] | the store contract ([`SessionStore`](store::SessionStore), [`Record`](store::Record), [`Patch`](store::Patch), [`StoreKey`](store::StoreKey), outcomes) and every shipped store | store authors |
+//! | [`clock`] | [`Clock`](clock::Clock), and [`ManualClock`](clock::ManualClock) for tests that move time | tests |
+//! | [`service`] | [`SessionService`](service::SessionService), the service the layer wraps around a router | naming the types |
+//! | `test_kit` | the store conformance kit behind `store_conformance!` (feature `test-kit`) | store authors |
 //!
 //! # Features
 //!
@@ -95,9 +110,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod b64;
+mod backend;
 pub mod clock;
 mod codec;
 mod commit;
+mod config;
 mod cookies;
 mod data;
 mod error;
@@ -106,6 +123,7 @@ mod extract;
 mod id;
 mod key;
 mod layer;
+mod request;
 pub mod service;
 mod state;
 pub mod store;
@@ -137,38 +155,3 @@ pub use typed_sessions_derive::Session;
 
 #[doc(hidden)]
 pub use data::__private;
-
-#[cfg(test)]
-mod readme {
-    /// The first `rust` code block after `marker` in `text`, with `prefix` stripped per line.
-    fn first_rust_block(text: &str, marker: &str, prefix: &str) -> String {
-        let start = text.find(marker).expect("marker present");
-        let lines: Vec<&str> = text[start..]
-            .lines()
-            .map(|line| {
-                line.strip_prefix(prefix)
-                    .unwrap_or(line.trim_end_matches(prefix.trim_end()))
-            })
-            .collect();
-        let open = lines
-            .iter()
-            .position(|l| *l == "```rust")
-            .expect("a rust block");
-        let close = open
-            + lines[open..]
-                .iter()
-                .position(|l| *l == "```")
-                .expect("block end");
-        lines[open + 1..close].join("\n")
-    }
-
-    #[test]
-    fn readme_quick_start_is_the_crate_doctest() {
-        let readme = first_rust_block(include_str!("../../README.md"), "## Quick start", "");
-        let docs = first_rust_block(include_str!("lib.rs"), "# Quick start", "//! ");
-        assert_eq!(
-            readme, docs,
-            "README's quick start and the crate doc example differ"
-        );
-    }
-}

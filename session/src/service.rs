@@ -1,4 +1,8 @@
-//! `SessionService`: puts the lazy per-request state in, commits it on the way out.
+//! The service that [`SessionLayer`](crate::SessionLayer) wraps around a router or route, and
+//! its response future: plumbing that an application names only to spell out its types.
+//!
+//! Per request the service puts the lazy session state into the request and, on the way out,
+//! hands it to the commit (`commit.rs`), which writes what changed.
 
 use std::fmt;
 use std::future::Future;
@@ -10,14 +14,30 @@ use axum_core::response::Response;
 use http::Request;
 use tower_service::Service;
 
-use crate::commit::Finished;
-use crate::layer::Config;
-use crate::state::{Handle, RequestState};
+use crate::commit::{self, Finished};
+use crate::config::Config;
+use crate::request::{Handle, RequestState};
 
 /// The service [`SessionLayer`](crate::SessionLayer) wraps around each route.
 ///
 /// Per request it inserts one extension (the empty session state) and nothing else until a
 /// handler extracts a session; if none does, the response passes through untouched.
+///
+/// # Examples
+///
+/// Installing the layer around the whole router (instead of with `Router::layer`, which
+/// wraps every route) gives this service, which serves as any tower `Service`:
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use tower::Layer as _;
+/// use typed_sessions::service::SessionService;
+/// use typed_sessions::{Key, SessionLayer};
+///
+/// let router: Router = Router::new().route("/", get(|| async { "hi" }));
+/// let app: SessionService<Router> = SessionLayer::new(Key::generate()).layer(router);
+/// # let _ = app;
+/// ```
 pub struct SessionService<S> {
     inner: S,
     config: Arc<Config>,
@@ -118,6 +138,23 @@ type CommitFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 
 pin_project_lite::pin_project! {
     /// The response future of [`SessionService`]: the inner service's, then the commit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use tower::{Layer as _, Service as _};
+    /// use typed_sessions::service::ResponseFuture;
+    /// use typed_sessions::{Key, SessionLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let router: Router = Router::new().route("/", get(|| async { "hi" }));
+    /// let mut app = SessionLayer::new(Key::generate()).layer(router);
+    /// let future: ResponseFuture<_> = app.call(Request::get("/").body(Body::empty()).unwrap());
+    /// assert_eq!(future.await.unwrap().status(), 200);
+    /// # }
+    /// ```
     pub struct ResponseFuture<F> {
         #[pin]
         stage: Stage<F>,
@@ -157,7 +194,7 @@ where
                         this.pool.give_back(state);
                         return Poll::Ready(Ok(response));
                     }
-                    let pending = match RequestState::finish_now(&state, response) {
+                    let pending = match commit::finish(&state, response) {
                         Finished::Now(response) => {
                             this.pool.give_back(state);
                             return Poll::Ready(Ok(response));
@@ -166,7 +203,7 @@ where
                     };
                     let pool = this.pool.clone();
                     let future: CommitFuture = Box::pin(async move {
-                        let response = state.finish_pending(pending).await;
+                        let response = commit::finish_pending(&state, pending).await;
                         pool.give_back(state);
                         response
                     });

@@ -1,94 +1,89 @@
-//! The per-request session state: created empty by the service, loaded on first extraction,
-//! changed by `Session<T>` handles, committed by the service.
+//! The session as one request sees it: loaded by a backend, changed through `Session<T>`
+//! handles, settled by the commit at the end of the request.
+//!
+//! Data only: the fields are private, and every change goes through a method named for what
+//! it means, so the invariants (an id change forgets what was derived from the old id, a
+//! destroyed session cannot be written by handles from before) hold in one place.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderMap;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::OnceCell;
 
 use crate::Error;
-use crate::clock::{from_unix_ms, unix_ms};
 use crate::codec::MAC_LEN;
-use crate::cookies;
-use crate::expiry::at;
+use crate::cookies::CookieAction;
 use crate::id::SessionId;
-use crate::layer::Config;
-use crate::store::StoreKey;
-use crate::store::{DynStore, bounded};
-use crate::store::{Fields, nesting_exceeds};
-
-/// What the service puts into the request's extensions.
-#[derive(Clone)]
-pub(crate) struct Handle(pub(crate) Arc<RequestState>);
-
-pub(crate) struct RequestState {
-    pub(crate) config: Arc<Config>,
-    loaded: OnceCell<()>,
-    inner: Mutex<Inner>,
-}
-
-/// The session as this request sees it.
-pub(crate) struct Inner {
-    /// The request lies outside the cookie's path: the session is ephemeral.
-    pub(crate) out_of_scope: bool,
-    /// The session's id: the loaded one, a regenerated one, or none yet for a new session.
-    /// Change it with [`Inner::set_id`], which forgets what was derived from the old one.
-    pub(crate) id: Option<SessionId>,
-    /// The store key of `id`, once computed (it costs a SHA-256).
-    pub(crate) key: Option<StoreKey>,
-    /// The MAC of the id cookie the client presented for `id`, when the newest key verified it:
-    /// re-issuing that cookie then needs no new MAC (the value would be the same bytes).
-    pub(crate) presented_mac: Option<[u8; MAC_LEN]>,
-    /// Every stored field, including those no session type of this request knows.
-    pub(crate) fields: Fields,
-    /// Storage keys written with a new value (present in `fields`) or removed (absent).
-    pub(crate) changed: BTreeSet<&'static str>,
-    pub(crate) created: OffsetDateTime,
-    /// The deadline the session had when loaded (or last saved).
-    pub(crate) expires: OffsetDateTime,
-    /// No stored session backs this one (nothing loaded, or destroyed).
-    pub(crate) is_new: bool,
-    /// The client holds a session cookie that should be expired if nothing replaces it.
-    pub(crate) presented: bool,
-    /// A stored session to delete (destroyed).
-    pub(crate) remove: Option<SessionId>,
-    /// A stored session moving to `id` (regenerated).
-    pub(crate) rekey_from: Option<SessionId>,
-    /// The cookie verified with an older key or in the other mode: re-issue it.
-    pub(crate) stale_cookie: bool,
-    /// The idle deadline is due to move.
-    pub(crate) refresh: bool,
-    /// Bumped by `destroy`, so that handles from before it cannot write into the new session.
-    pub(crate) epoch: u64,
-    /// A failure deferred from a place that cannot return one (a `Drop`).
-    pub(crate) error: Option<Error>,
-    /// The cookie an explicit `save` settled on, sent unless a later save changes it.
-    pub(crate) pending_cookie: Option<crate::commit::CookieAction>,
-}
-
-/// The cookie store's payload, inside the MAC.
-#[derive(Serialize, Deserialize)]
-pub(crate) struct CookiePayload<S, F> {
-    /// Session id.
-    pub(crate) i: S,
-    /// Created, Unix milliseconds.
-    pub(crate) c: i64,
-    /// Last seen, Unix milliseconds.
-    pub(crate) s: i64,
-    /// Fields.
-    pub(crate) d: F,
-}
+use crate::store::{Fields, StoreKey, nesting_exceeds};
 
 /// The deepest nesting a field may have: serde_json refuses to parse past 128 levels, and the
 /// cookie payload wraps fields in two more.
 const MAX_NESTING: usize = 100;
 
-impl Inner {
-    fn fresh(now: OffsetDateTime) -> Self {
+/// What the request did to its session, in the order the end of a request looks at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// No stored session backs this one and it holds no field: a new session nobody wrote to,
+    /// or one destroyed in this request. Nothing is written.
+    Empty,
+    /// A new session with fields, saved for the first time.
+    New,
+    /// A stored session given a new id (`regenerate`).
+    Regenerated,
+    /// A stored session whose fields changed.
+    Dirty,
+    /// A stored session, unchanged, whose idle deadline is due to move.
+    Refresh,
+    /// A stored session, unchanged, whose cookie was verified by an older key (or is in the
+    /// other cookie-store mode) and is re-issued.
+    Reissue,
+    /// A stored session, unchanged: no write, no cookie.
+    Unchanged,
+}
+
+/// The session as this request sees it.
+pub(crate) struct SessionState {
+    /// The request lies outside the cookie's path: the session is ephemeral.
+    out_of_scope: bool,
+    /// The session's id: the loaded one, a regenerated one, or none yet for a new session.
+    /// Changed only by [`SessionState::set_id`], which forgets what was derived from the old one.
+    id: Option<SessionId>,
+    /// The store key of `id`, once computed (it costs a SHA-256).
+    key: Option<StoreKey>,
+    /// The MAC of the id cookie the client presented for `id`, when the newest key verified it:
+    /// re-issuing that cookie then needs no new MAC (the value would be the same bytes).
+    presented_mac: Option<[u8; MAC_LEN]>,
+    /// Every stored field, including those no session type of this request knows.
+    fields: Fields,
+    /// Storage keys written with a new value (present in `fields`) or removed (absent).
+    changed: BTreeSet<&'static str>,
+    created: OffsetDateTime,
+    /// The deadline the session had when loaded (or last saved).
+    expires: OffsetDateTime,
+    /// No stored session backs this one (nothing loaded, or destroyed).
+    is_new: bool,
+    /// The client holds a session cookie that should be expired if nothing replaces it.
+    presented: bool,
+    /// A stored session to delete (destroyed, or found expired when loaded).
+    remove: Option<SessionId>,
+    /// A stored session moving to `id` (regenerated).
+    rekey_from: Option<SessionId>,
+    /// The cookie verified with an older key or in the other mode: re-issue it.
+    stale_cookie: bool,
+    /// The idle deadline is due to move.
+    refresh: bool,
+    /// Bumped by `destroy`, so that handles from before it cannot write into the new session.
+    epoch: u64,
+    /// A failure deferred from a place that cannot return one (a `Drop`).
+    error: Option<Error>,
+    /// The cookie an explicit `save` settled on, sent unless a later save changes it.
+    pending_cookie: Option<CookieAction>,
+}
+
+impl Default for SessionState {
+    /// A new, empty session. Its times are set when it is first saved; until then nothing reads
+    /// them, so a request without a session cookie does not read the clock.
+    fn default() -> Self {
         Self {
             out_of_scope: false,
             id: None,
@@ -96,8 +91,8 @@ impl Inner {
             presented_mac: None,
             fields: Fields::new(),
             changed: BTreeSet::new(),
-            created: now,
-            expires: now,
+            created: OffsetDateTime::UNIX_EPOCH,
+            expires: OffsetDateTime::UNIX_EPOCH,
             is_new: true,
             presented: false,
             remove: None,
@@ -109,15 +104,26 @@ impl Inner {
             pending_cookie: None,
         }
     }
+}
 
-    fn adopt(
+// Loading: what a backend found.
+impl SessionState {
+    /// The session of a request outside the cookie's path: it lives for the request only.
+    pub(crate) fn out_of_scope() -> Self {
+        Self {
+            out_of_scope: true,
+            ..Self::default()
+        }
+    }
+
+    /// Takes over the stored session the client presented.
+    pub(crate) fn adopt(
         &mut self,
-        config: &Config,
         id: SessionId,
         fields: Fields,
         created: OffsetDateTime,
         expires: OffsetDateTime,
-        now: OffsetDateTime,
+        refresh: bool,
     ) {
         self.set_id(Some(id));
         self.fields = fields;
@@ -125,7 +131,61 @@ impl Inner {
         self.expires = expires;
         self.is_new = false;
         self.presented = true;
-        self.refresh = config.expiry.refresh_due(created, expires, now);
+        self.refresh = refresh;
+    }
+
+    /// The client presented an authentic cookie that cannot be used: expire it unless a new
+    /// session replaces it.
+    pub(crate) fn mark_presented(&mut self) {
+        self.presented = true;
+    }
+
+    /// The adopted session's cookie was verified by an older key or is in the other mode.
+    pub(crate) fn set_stale_cookie(&mut self, stale: bool) {
+        self.stale_cookie = stale;
+    }
+
+    /// The adopted session's store key (already computed to load it), and the MAC of its
+    /// cookie when that cookie can be sent again as it is.
+    pub(crate) fn set_key(&mut self, key: StoreKey, presented_mac: Option<[u8; MAC_LEN]>) {
+        self.key = Some(key);
+        self.presented_mac = presented_mac;
+    }
+
+    /// A stored session the client presented that turned out expired: removed at the end.
+    pub(crate) fn remove_at_commit(&mut self, id: SessionId) {
+        self.remove = Some(id);
+    }
+}
+
+// Reading and changing: what handles do.
+impl SessionState {
+    pub(crate) fn is_out_of_scope(&self) -> bool {
+        self.out_of_scope
+    }
+
+    pub(crate) fn id(&self) -> Option<&SessionId> {
+        self.id.as_ref()
+    }
+
+    pub(crate) fn is_new(&self) -> bool {
+        self.is_new
+    }
+
+    pub(crate) fn created(&self) -> OffsetDateTime {
+        self.created
+    }
+
+    pub(crate) fn expires(&self) -> OffsetDateTime {
+        self.expires
+    }
+
+    pub(crate) fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
     }
 
     /// Records a field's new encoding; a value equal to the field's default is stored as absent.
@@ -136,7 +196,7 @@ impl Inner {
         default: impl FnOnce() -> Result<Value, Error>,
     ) {
         if nesting_exceeds(&value, MAX_NESTING) {
-            self.error.get_or_insert(Error::TooDeep {
+            self.defer_error(Error::TooDeep {
                 key,
                 limit: MAX_NESTING,
             });
@@ -154,13 +214,15 @@ impl Inner {
                 }
             },
             Err(error) => {
-                self.error.get_or_insert(error);
+                self.defer_error(error);
                 return;
             }
         }
         self.changed.insert(key);
     }
 
+    /// Ends the session: a stored one is removed at the end of the request, and the state is a
+    /// new, empty session that handles from before cannot write into.
     pub(crate) fn destroy(&mut self) {
         let stored = self
             .rekey_from
@@ -178,6 +240,7 @@ impl Inner {
         self.epoch += 1;
     }
 
+    /// A new id for the same data; a stored session moves to it at the end of the request.
     pub(crate) fn regenerate(&mut self) {
         let old = self.set_id(Some(SessionId::generate()));
         if !self.is_new && self.rekey_from.is_none() {
@@ -185,11 +248,97 @@ impl Inner {
         }
     }
 
-    /// Replaces the id, forgetting what was derived from the old one; returns the old one.
-    pub(crate) fn set_id(&mut self, id: Option<SessionId>) -> Option<SessionId> {
-        self.key = None;
-        self.presented_mac = None;
-        std::mem::replace(&mut self.id, id)
+    /// Keeps the first failure of a place that cannot return one; it fails the request.
+    pub(crate) fn defer_error(&mut self, error: Error) {
+        self.error.get_or_insert(error);
+    }
+
+    /// The cookie an explicit save settled on, for the response.
+    pub(crate) fn set_pending_cookie(&mut self, cookie: CookieAction) {
+        self.pending_cookie = Some(cookie);
+    }
+}
+
+// Settling: what the end of the request (or an explicit save) does.
+impl SessionState {
+    pub(crate) fn take_error(&mut self) -> Option<Error> {
+        self.error.take()
+    }
+
+    pub(crate) fn take_pending_cookie(&mut self) -> Option<CookieAction> {
+        self.pending_cookie.take()
+    }
+
+    /// What the request did to the session, in the order the end of a request decides on it.
+    pub(crate) fn change(&self) -> Change {
+        if self.is_new {
+            if self.fields.is_empty() {
+                Change::Empty
+            } else {
+                Change::New
+            }
+        } else if self.rekey_from.is_some() {
+            Change::Regenerated
+        } else if !self.changed.is_empty() {
+            Change::Dirty
+        } else if self.refresh {
+            Change::Refresh
+        } else if self.stale_cookie {
+            Change::Reissue
+        } else {
+            Change::Unchanged
+        }
+    }
+
+    /// Whether any field was written since the last save.
+    pub(crate) fn has_changes(&self) -> bool {
+        !self.changed.is_empty()
+    }
+
+    /// Forgets the written fields (a new session whose writes left nothing to store).
+    pub(crate) fn clear_changes(&mut self) {
+        self.changed.clear();
+    }
+
+    /// The fields to set and the keys to delete since the last save, forgotten here.
+    pub(crate) fn take_changes(&mut self) -> (Fields, Vec<String>) {
+        let mut changed = Fields::new();
+        let mut removed = Vec::new();
+        for key in std::mem::take(&mut self.changed) {
+            match self.fields.get(key) {
+                Some(value) => {
+                    changed.insert(key.to_owned(), value.clone());
+                }
+                None => removed.push(key.to_owned()),
+            }
+        }
+        (changed, removed)
+    }
+
+    /// The fields, taken out when nothing can save again, copied otherwise.
+    pub(crate) fn fields_for_save(&mut self, last: bool) -> Fields {
+        if last {
+            std::mem::take(&mut self.fields)
+        } else {
+            self.fields.clone()
+        }
+    }
+
+    pub(crate) fn take_removal(&mut self) -> Option<SessionId> {
+        self.remove.take()
+    }
+
+    pub(crate) fn take_rekey(&mut self) -> Option<SessionId> {
+        self.rekey_from.take()
+    }
+
+    pub(crate) fn is_stale_cookie(&self) -> bool {
+        self.stale_cookie
+    }
+
+    /// The MAC of the cookie the client presented, when it can be sent again as it is.
+    pub(crate) fn presented_mac(&self) -> Option<[u8; MAC_LEN]> {
+        self.presented_mac
     }
 
     /// The id, minting one for a session that has none yet.
@@ -213,158 +362,46 @@ impl Inner {
         let id = self.id.as_ref().expect("a stored session has an id");
         self.key.get_or_insert_with(|| id.store_key()).clone()
     }
-}
 
-impl RequestState {
-    pub(crate) fn new(config: Arc<Config>) -> Self {
-        Self {
-            config,
-            loaded: OnceCell::new(),
-            inner: Mutex::new(Inner::fresh(OffsetDateTime::UNIX_EPOCH)),
-        }
+    /// The state once a save went through.
+    pub(crate) fn saved(&mut self, created: OffsetDateTime, expires: OffsetDateTime) {
+        self.changed.clear();
+        self.is_new = false;
+        self.presented = true;
+        self.created = created;
+        self.expires = expires;
+        self.refresh = false;
+        self.stale_cookie = false;
+        self.rekey_from = None;
     }
 
-    /// Makes the state of a finished request as good as new, for the next request.
-    pub(crate) fn reset(&mut self) {
-        // Without a load nothing can have touched `inner`: no `Session` exists before one.
-        if self.loaded.initialized() {
-            self.loaded = OnceCell::new();
-            *self.inner.get_mut().unwrap_or_else(PoisonError::into_inner) =
-                Inner::fresh(OffsetDateTime::UNIX_EPOCH);
-        }
-        self.inner.clear_poison();
+    /// A re-issue that was skipped: the client keeps the cookie it holds.
+    pub(crate) fn keep_presented_cookie(&mut self) {
+        self.stale_cookie = false;
+        self.refresh = false;
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The session ends up with nothing stored: whether the client's cookie must be expired.
+    /// Afterwards the state is a new session and no longer expects a cookie.
+    pub(crate) fn end_empty(&mut self) -> bool {
+        let emptied = self.has_changes() && !self.is_new;
+        self.changed.clear();
+        self.rekey_from = None;
+        self.is_new = true;
+        emptied || std::mem::take(&mut self.presented)
     }
 
-    /// Whether any handler extracted the session in this request.
-    pub(crate) fn was_loaded(&self) -> bool {
-        self.loaded.initialized()
+    /// For a new session that nothing replaced: whether the client's cookie must be expired.
+    pub(crate) fn presented_expired(&mut self) -> bool {
+        self.is_new && std::mem::take(&mut self.presented)
     }
 
-    /// Loads the session once per request, however many handles are extracted.
-    pub(crate) async fn ensure_loaded(&self, headers: &HeaderMap, path: &str) -> Result<(), Error> {
-        self.loaded
-            .get_or_try_init(|| async {
-                let inner = self.load(headers, path).await?;
-                *self.lock() = inner;
-                Ok::<(), Error>(())
-            })
-            .await?;
-        Ok(())
+    /// Replaces the id, forgetting what was derived from the old one; returns the old one.
+    fn set_id(&mut self, id: Option<SessionId>) -> Option<SessionId> {
+        self.key = None;
+        self.presented_mac = None;
+        std::mem::replace(&mut self.id, id)
     }
-
-    async fn load(&self, headers: &HeaderMap, path: &str) -> Result<Inner, Error> {
-        let config = &*self.config;
-        // A new session's times are set when it is first saved; until then nothing reads them,
-        // and a request without a session cookie does not read the clock.
-        let mut inner = Inner::fresh(OffsetDateTime::UNIX_EPOCH);
-        if !config.cookie.covers(path) {
-            inner.out_of_scope = true;
-            return Ok(inner);
-        }
-        match &config.store {
-            None => load_from_cookie(config, &mut inner, headers),
-            Some(store) => load_from_store(config, &**store, &mut inner, headers).await?,
-        }
-        Ok(inner)
-    }
-}
-
-fn load_from_cookie(config: &Config, inner: &mut Inner, headers: &HeaderMap) {
-    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
-        let Some(opened) = config.codec.open_data(value) else {
-            continue;
-        };
-        // The id is base64url, never escaped in JSON, so it is borrowed rather than copied.
-        let payload = match serde_json::from_slice::<CookiePayload<&str, Fields>>(&opened.value) {
-            Ok(payload) => payload,
-            Err(error) => {
-                // Authentic but unreadable: written by an incompatible version. Start afresh
-                // and make the client drop it.
-                tracing::warn!(%error, "authentic session cookie does not decode; starting a new session");
-                inner.presented = true;
-                continue;
-            }
-        };
-        let (Some(id), Some(created), Some(_)) = (
-            SessionId::parse(payload.i),
-            from_unix_ms(payload.c),
-            from_unix_ms(payload.s),
-        ) else {
-            tracing::warn!(
-                "authentic session cookie has a malformed header; starting a new session"
-            );
-            inner.presented = true;
-            continue;
-        };
-        let expires = config.expiry.deadline_ms(payload.c, payload.s);
-        let now = config.clock.now();
-        if expires <= unix_ms(now) {
-            tracing::debug!("session cookie expired");
-            continue;
-        }
-        inner.adopt(config, id, payload.d, created, at(expires), now);
-        inner.stale_cookie = opened.stale;
-        return;
-    }
-}
-
-async fn load_from_store(
-    config: &Config,
-    store: &dyn DynStore,
-    inner: &mut Inner,
-    headers: &HeaderMap,
-) -> Result<(), Error> {
-    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
-        let Some(opened) = config.codec.open_id(value) else {
-            continue;
-        };
-        let key = opened.value.id.store_key();
-        let record = match bounded(config.store_timeout, store.load(&key)).await {
-            Ok(Some(record)) => record,
-            Ok(None) => continue,
-            Err(Error::Corrupt(what)) => {
-                tracing::warn!(%what, "corrupt session record; starting a new session");
-                continue;
-            }
-            Err(error) => return Err(error),
-        };
-        let absolute = config
-            .expiry
-            .absolute_deadline_ms(unix_ms(record.created()));
-        let expires = if unix_ms(record.expires()) <= absolute {
-            record.expires()
-        } else {
-            at(absolute)
-        };
-        let now = config.clock.now();
-        if expires <= now {
-            // The store still has it (its own expiry lags, or the absolute timeout shrank):
-            // delete it when the request commits.
-            tracing::debug!("stored session expired");
-            inner.remove = Some(opened.value.id);
-            continue;
-        }
-        let created = record.created();
-        inner.adopt(
-            config,
-            opened.value.id,
-            record.into_fields(),
-            created,
-            expires,
-            now,
-        );
-        inner.key = Some(key);
-        inner.presented_mac = (!opened.stale).then_some(opened.value.mac);
-        inner.stale_cookie = opened.stale;
-        return Ok(());
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -378,12 +415,51 @@ mod tests {
 
     #[test]
     fn too_deep_fields_are_refused_before_saving() {
-        let mut inner = Inner::fresh(OffsetDateTime::UNIX_EPOCH);
-        inner.set_field("deep", nested(MAX_NESTING + 1), || Ok(Value::Null));
+        let mut state = SessionState::default();
+        state.set_field("deep", nested(MAX_NESTING + 1), || Ok(Value::Null));
         assert!(matches!(
-            inner.error,
+            state.take_error(),
             Some(Error::TooDeep { key: "deep", .. })
         ));
-        assert!(inner.changed.is_empty());
+        assert!(!state.has_changes());
+    }
+
+    #[test]
+    fn changes_are_decided_in_the_commit_order() {
+        let mut state = SessionState::default();
+        assert_eq!(state.change(), Change::Empty);
+        state.set_field("a", json!(1), || Ok(json!(0)));
+        assert_eq!(state.change(), Change::New);
+        state.id_or_generate();
+        state.saved(OffsetDateTime::UNIX_EPOCH, OffsetDateTime::UNIX_EPOCH);
+        assert_eq!(state.change(), Change::Unchanged);
+        state.set_stale_cookie(true);
+        assert_eq!(state.change(), Change::Reissue);
+        state.set_field("a", json!(2), || Ok(json!(0)));
+        assert_eq!(state.change(), Change::Dirty);
+        state.regenerate();
+        assert_eq!(
+            state.change(),
+            Change::Regenerated,
+            "a regenerate wins over edits"
+        );
+        state.destroy();
+        assert_eq!(state.change(), Change::Empty);
+        assert!(
+            state.take_removal().is_some(),
+            "the stored session is removed"
+        );
+    }
+
+    #[test]
+    fn an_id_change_forgets_what_was_derived_from_the_old_id() {
+        let mut state = SessionState::default();
+        let id = state.id_or_generate();
+        let key = state.store_key();
+        assert_eq!(key, id.store_key());
+        state.set_key(key, Some([7; MAC_LEN]));
+        state.regenerate();
+        assert_eq!(state.presented_mac(), None);
+        assert_ne!(state.store_key(), id.store_key());
     }
 }

@@ -4,6 +4,8 @@
 
 use axum::Router;
 use axum::routing::get;
+use http::StatusCode;
+use tower::ServiceExt;
 use typed_sessions::{Key, MemoryStore, SameSite, Session, SessionLayer};
 
 use crate::harness::*;
@@ -110,24 +112,69 @@ fn short_keys_are_refused() {
     assert!(Key::from_bytes(&[1u8; 32]).is_ok());
 }
 
-#[test]
-#[should_panic(expected = "invalid session cookie name")]
-fn invalid_cookie_names_are_refused() {
-    let _ = SessionLayer::new(test_key()).with_cookie_name("koa:sess");
+/// A layer whose configuration `validate` rejects, installed anyway: it never panics, leaves
+/// routes that do not touch the session alone, and answers 500 where a session is extracted.
+async fn assert_refuses_sessions(layer: SessionLayer) {
+    let router = Router::new()
+        .route("/none", get(handlers::none))
+        .route("/set", get(handlers::set_hello))
+        .layer(layer);
+    let untouched = TestResponse::from(
+        router
+            .clone()
+            .oneshot(request("GET", "/none", None))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(untouched.status, StatusCode::OK);
+    let extracting =
+        TestResponse::from(router.oneshot(request("GET", "/set", None)).await.unwrap()).await;
+    assert_eq!(extracting.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        extracting.set_cookies().is_empty(),
+        "{:?}",
+        extracting.set_cookies()
+    );
 }
 
-#[test]
-fn same_site_none_without_secure_is_refused_when_the_router_is_built() {
+#[tokio::test]
+async fn invalid_cookie_names_are_refused() {
+    let layer = SessionLayer::new(test_key()).with_cookie_name("koa:sess");
+    let error = layer
+        .validate()
+        .expect_err("`:` is not allowed in a cookie name");
+    assert!(
+        error.to_string().contains("invalid session cookie name"),
+        "{error}"
+    );
+    assert_refuses_sessions(layer).await;
+}
+
+#[tokio::test]
+async fn invalid_paths_and_domains_are_refused_together() {
+    let layer = SessionLayer::new(test_key())
+        .with_path("app")
+        .with_domain("a b");
+    let error = layer
+        .validate()
+        .expect_err("a relative path and a spaced domain");
+    let message = error.to_string();
+    assert!(message.contains("invalid session cookie path"), "{message}");
+    assert!(
+        message.contains("invalid session cookie domain"),
+        "{message}"
+    );
+    assert_refuses_sessions(layer).await;
+}
+
+#[tokio::test]
+async fn same_site_none_without_secure_is_refused_without_a_panic() {
     let layer = SessionLayer::new(test_key())
         .with_same_site(SameSite::None)
         .with_secure(false);
     assert!(layer.validate().is_err());
-    let build = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        Router::<()>::new()
-            .route("/", get(handlers::none))
-            .layer(layer)
-    }));
-    assert!(build.is_err(), "building the router must fail");
+    assert_refuses_sessions(layer).await;
 }
 
 #[test]

@@ -148,3 +148,33 @@ on_backends!(
         assert!(r3.session_cookie().is_some(), "{:?}", r3.headers);
     }
 );
+
+on_backends!(
+    turning_rolling_off_keeps_the_configured_refresh_threshold,
+    [Cookie, Memory],
+    |backend| async move {
+        // `with_rolling(false)` used to reset `with_idle_refresh_after`: a read 2 s after the
+        // write then refreshed nothing until half the idle timeout (30 s) had passed.
+        let app = TestApp::with(backend, foo_routes(), |l| {
+            l.with_idle_timeout(Duration::from_secs(60))
+                .with_idle_refresh_after(Duration::from_secs(2))
+                .with_rolling(true)
+                .with_rolling(false)
+        });
+        let r1 = app.get("/set", None).await;
+        let cookie = r1.replay();
+        app.advance(Duration::from_secs(1));
+        let r2 = app.get("/", Some(&cookie)).await;
+        assert!(
+            r2.set_cookies().is_empty(),
+            "1 s: below the threshold: {:?}",
+            r2.set_cookies()
+        );
+        app.advance(Duration::from_secs(1));
+        let r3 = app.get("/", Some(&cookie)).await;
+        let refreshed = r3
+            .session_cookie()
+            .expect("2 s: the configured threshold refreshes");
+        assert!(expires_of(&refreshed) > expires_of(&r1.session_cookie().unwrap()));
+    }
+);

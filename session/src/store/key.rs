@@ -68,6 +68,16 @@ impl StoreKey {
     }
 }
 
+#[cfg(test)]
+impl StoreKey {
+    /// A key no other test uses.
+    pub(crate) fn random() -> Self {
+        let mut digest = [0u8; 32];
+        crate::key::fill_random(&mut digest);
+        Self::from_digest(&digest)
+    }
+}
+
 impl fmt::Debug for StoreKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("StoreKey").field(&self.as_str()).finish()

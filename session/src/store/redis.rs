@@ -94,7 +94,7 @@ static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
 ///
 /// Clones share the same connection.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -141,7 +141,7 @@ impl RedisStore {
     ///
     /// Outside a Tokio runtime.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), typed_sessions::Error> {
@@ -168,7 +168,7 @@ impl RedisStore {
     ///
     /// Outside a Tokio runtime.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
@@ -204,7 +204,7 @@ impl RedisStore {
     ///
     /// Outside a Tokio runtime.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), typed_sessions::Error> {
@@ -235,7 +235,7 @@ impl RedisStore {
     ///
     /// Outside a Tokio runtime.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
@@ -278,7 +278,7 @@ impl RedisStore {
     /// one Redis. On a Cluster, a prefix holding `{...}` is a hash tag that puts every session
     /// in one slot, which defeats the point of the Cluster.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), typed_sessions::Error> {
@@ -297,7 +297,7 @@ impl RedisStore {
 
     /// Reads the time from `clock` instead of the system clock.
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// use typed_sessions::RedisStore;
@@ -319,7 +319,7 @@ impl RedisStore {
     /// Bounds every call, retries and reconnection included, by `timeout` (default 500 ms);
     /// a call that takes longer fails with [`Error::Timeout`].
     ///
-    /// # Example
+    /// # Examples
     ///
     /// ```no_run
     /// # async fn run() -> Result<(), typed_sessions::Error> {

@@ -177,10 +177,9 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::id::SessionId;
 
     fn key() -> StoreKey {
-        SessionId::generate().store_key()
+        StoreKey::random()
     }
 
     #[test]

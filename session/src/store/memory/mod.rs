@@ -38,7 +38,7 @@ use entries::Entries;
 ///
 /// Clones share the same sessions.
 ///
-/// # Example
+/// # Examples
 ///
 /// ```
 /// use typed_sessions::{Key, MemoryStore, SessionLayer};
@@ -59,6 +59,15 @@ impl MemoryStore {
     pub const DEFAULT_CAPACITY: usize = 100_000;
 
     /// An empty store with the default capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// # let _ = layer;
+    /// ```
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Mutex::new(Entries::new(Self::DEFAULT_CAPACITY))),
@@ -66,14 +75,37 @@ impl MemoryStore {
         }
     }
 
-    /// Keeps at most `capacity` sessions (at least one).
+    /// Keeps at most `capacity` sessions (at least one); a new session at a full store evicts
+    /// the one closest to its expiry.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::MemoryStore;
+    ///
+    /// let store = MemoryStore::new().with_capacity(10_000);
+    /// # let _ = store;
+    /// ```
     #[must_use]
     pub fn with_capacity(self, capacity: usize) -> Self {
         self.lock().capacity = capacity.max(1);
         self
     }
 
-    /// Reads the time from `clock` instead of the system clock.
+    /// Reads the time from `clock` instead of the system clock (tests use a
+    /// [`ManualClock`](crate::clock::ManualClock), shared with the layer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::clock::ManualClock;
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// let clock = ManualClock::starting_now();
+    /// let store = MemoryStore::new().with_clock(clock.clone());
+    /// let layer = SessionLayer::new(Key::generate()).with_clock(clock).with_store(store);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
         self.clock = clock.into();
@@ -81,17 +113,53 @@ impl MemoryStore {
     }
 
     /// The number of live sessions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::MemoryStore;
+    ///
+    /// assert_eq!(MemoryStore::new().len(), 0);
+    /// ```
     pub fn len(&self) -> usize {
         let now = self.clock.now();
         self.lock().count_live(now)
     }
 
     /// Whether no live session is stored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::MemoryStore;
+    ///
+    /// assert!(MemoryStore::new().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Forgets every session.
+    /// Forgets every session: every user is logged out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::{Duration, OffsetDateTime};
+    /// use typed_sessions::MemoryStore;
+    /// use typed_sessions::store::{Fields, Record, SessionStore, StoreKey};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = MemoryStore::new();
+    /// let now = OffsetDateTime::now_utc();
+    /// let key = StoreKey::from_digest_hex("a".repeat(64)).unwrap();
+    /// store.create(&key, &Record::new(Fields::new(), now, now + Duration::hours(1))).await?;
+    /// assert_eq!(store.len(), 1);
+    /// store.clear();
+    /// assert!(store.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn clear(&self) {
         self.lock().clear();
     }
@@ -154,7 +222,6 @@ mod tests {
 
     use super::*;
     use crate::clock::{ManualClock, unix_ms};
-    use crate::id::SessionId;
     use crate::store::Fields;
 
     fn record(now: OffsetDateTime, ttl_secs: i64) -> Record {
@@ -166,7 +233,7 @@ mod tests {
     }
 
     fn keys(n: usize) -> Vec<StoreKey> {
-        (0..n).map(|_| SessionId::generate().store_key()).collect()
+        (0..n).map(|_| StoreKey::random()).collect()
     }
 
     /// Every record has exactly one index entry, at or before its expiry, and the index has no

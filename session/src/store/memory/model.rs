@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use super::entries::Entries;
 use super::index::COMPACT_FLOOR;
 use crate::clock::unix_ms;
-use crate::id::SessionId;
 use crate::store::Fields;
 use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Updated};
@@ -96,7 +95,7 @@ proptest! {
         capacity in 1..=8usize,
         ops in prop::collection::vec(op(), 1..160),
     ) {
-        let keys: Vec<StoreKey> = (0..KEYS).map(|_| SessionId::generate().store_key()).collect();
+        let keys: Vec<StoreKey> = (0..KEYS).map(|_| StoreKey::random()).collect();
         let mut entries = Entries::new(capacity);
         let mut model: HashMap<usize, Session> = HashMap::new();
         let mut now_us = START_US;

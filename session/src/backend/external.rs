@@ -1,0 +1,348 @@
+//! An external store: the cookie carries only the signed session id, and the session lives in
+//! a [`SessionStore`](crate::store::SessionStore) under the id's digest. Loading is one store
+//! `load`; saving is planned under the state's lock and carried out after it, so that no lock is
+//! held across a store call.
+
+use http::HeaderMap;
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::backend::Moment;
+use crate::clock::unix_ms;
+use crate::codec::MAC_LEN;
+use crate::config::Config;
+use crate::cookies::{self, CookieAction};
+use crate::expiry::at;
+use crate::id::SessionId;
+use crate::state::{Change, SessionState};
+use crate::store::{Created, DynStore, Patch, Record, StoreKey, Updated, bounded};
+
+/// Adopts the first session that an authentic id cookie of the request names and the store
+/// holds, live.
+pub(crate) async fn load(
+    config: &Config,
+    store: &dyn DynStore,
+    session: &mut SessionState,
+    headers: &HeaderMap,
+) -> Result<(), Error> {
+    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
+        let Some(opened) = config.codec.open_id(value) else {
+            continue;
+        };
+        let key = opened.value.id.store_key();
+        let record = match bounded(config.store_timeout, store.load(&key)).await {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(Error::Corrupt(what)) => {
+                tracing::warn!(%what, "corrupt session record; starting a new session");
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        let absolute = config
+            .expiry
+            .absolute_deadline_ms(unix_ms(record.created()));
+        let expires = if unix_ms(record.expires()) <= absolute {
+            record.expires()
+        } else {
+            at(absolute)
+        };
+        let now = config.clock.now();
+        if expires <= now {
+            // The store still has it (its own expiry lags, or the absolute timeout shrank):
+            // delete it when the request commits.
+            tracing::debug!("stored session expired");
+            session.remove_at_commit(opened.value.id);
+            continue;
+        }
+        let created = record.created();
+        let refresh = config.expiry.refresh_due(created, expires, now);
+        session.adopt(
+            opened.value.id,
+            record.into_fields(),
+            created,
+            expires,
+            refresh,
+        );
+        session.set_key(key, (!opened.stale).then_some(opened.value.mac));
+        session.set_stale_cookie(opened.stale);
+        return Ok(());
+    }
+    Ok(())
+}
+
+/// The store calls a save decided on, to make after the state's lock is released.
+pub(crate) struct Calls {
+    /// A stored session to delete first (destroyed, or found expired).
+    remove: Option<SessionId>,
+    /// What follows the removal.
+    then: Then,
+}
+
+// `Write` is large, but it is moved once, into the commit future that holds it anyway: boxing
+// it would cost an allocation per write.
+#[allow(clippy::large_enum_variant)]
+enum Then {
+    /// A write, with the time it was decided at.
+    Write(Write, OffsetDateTime),
+    /// No write: only the cookie, decided with the plan.
+    Cookie(Option<CookieAction>),
+}
+
+/// How to re-issue the id cookie after a store write.
+struct Reissue {
+    /// The MAC of the cookie the client presented, when it can be sent again as it is.
+    presented_mac: Option<[u8; MAC_LEN]>,
+}
+
+/// A store write decided under the lock and carried out after it.
+enum Write {
+    Create {
+        id: SessionId,
+        record: Record,
+    },
+    Rekey {
+        id: SessionId,
+        record: Record,
+        old: StoreKey,
+    },
+    Patch {
+        key: StoreKey,
+        patch: Patch,
+        id: SessionId,
+        reissue: Option<Reissue>,
+    },
+    Touch {
+        key: StoreKey,
+        expires: OffsetDateTime,
+        id: SessionId,
+        reissue: Option<Reissue>,
+    },
+    Reissue {
+        id: SessionId,
+        expires: OffsetDateTime,
+    },
+}
+
+/// What a save needs once planned.
+// `Calls` is large, but it is moved once, into the commit future: see `Then`.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Planned {
+    /// No store call: the cookie to send is known.
+    Settled(Option<CookieAction>),
+    /// Store calls to make first.
+    Calls(Calls),
+}
+
+/// Decides the store calls for `change`, and sets the state as if they succeeded. The clock is
+/// read only for a write (a read that changes nothing does not need the time).
+pub(crate) fn plan(
+    config: &Config,
+    session: &mut SessionState,
+    change: Change,
+    moment: Moment,
+) -> Planned {
+    let remove = session.take_removal();
+    let write = match change {
+        // Nothing to store (a new session nobody wrote to, or a destroyed one).
+        Change::Empty => {
+            session.clear_changes();
+            None
+        }
+        Change::Unchanged => None,
+        _ => {
+            let now = config.clock.now();
+            Some((write(config, session, change, moment, now), now))
+        }
+    };
+    let then = match write {
+        Some((write, now)) => Then::Write(write, now),
+        // A client whose session ended with nothing stored has its cookie expired.
+        None => {
+            let cookie = session.presented_expired().then_some(CookieAction::Expire);
+            if remove.is_none() {
+                return Planned::Settled(cookie);
+            }
+            Then::Cookie(cookie)
+        }
+    };
+    Planned::Calls(Calls { remove, then })
+}
+
+/// The write for a session that `change` says needs one.
+fn write(
+    config: &Config,
+    session: &mut SessionState,
+    change: Change,
+    moment: Moment,
+    now: OffsetDateTime,
+) -> Write {
+    let last = moment == Moment::Last;
+    if change == Change::New {
+        let id = session.id_or_generate();
+        let record = Record::new(
+            session.fields_for_save(last),
+            now,
+            config.expiry.deadline(now, now),
+        );
+        session.saved(now, record.expires());
+        return Write::Create { id, record };
+    }
+    let id = session.id().cloned().expect("a stored session has an id");
+    let created = session.created();
+    let expires = config.expiry.deadline(created, now);
+    // A persistent cookie follows the session's expiry; any cookie signed by an old key is
+    // re-signed.
+    let reissue = (config.cookie.persistent || session.is_stale_cookie()).then_some(Reissue {
+        presented_mac: session.presented_mac(),
+    });
+    match change {
+        Change::Regenerated => {
+            let old = session
+                .take_rekey()
+                .expect("a regenerated session has an old id");
+            let record = Record::new(session.fields_for_save(last), created, expires);
+            session.saved(created, expires);
+            Write::Rekey {
+                id,
+                record,
+                old: old.store_key(),
+            }
+        }
+        Change::Dirty => {
+            let (changed, removed) = session.take_changes();
+            let patch = Patch::new(changed, removed, expires);
+            session.saved(created, expires);
+            Write::Patch {
+                key: session.store_key(),
+                patch,
+                id,
+                reissue,
+            }
+        }
+        Change::Refresh => {
+            session.saved(created, expires);
+            Write::Touch {
+                key: session.store_key(),
+                expires,
+                id,
+                reissue,
+            }
+        }
+        // Only a cookie signed by an old key is left to deal with.
+        _ => {
+            session.set_stale_cookie(false);
+            Write::Reissue {
+                id,
+                expires: session.expires(),
+            }
+        }
+    }
+}
+
+/// Makes the store calls a plan decided on; returns the cookie to send.
+pub(crate) async fn carry_out(
+    config: &Config,
+    calls: Calls,
+) -> Result<Option<CookieAction>, Error> {
+    let store = config.store.as_deref().expect("planned with a store");
+    if let Some(old) = calls.remove {
+        bounded(config.store_timeout, store.remove(&old.store_key())).await?;
+    }
+    match calls.then {
+        Then::Cookie(cookie) => Ok(cookie),
+        Then::Write(write, now) => execute(config, store, write, now).await,
+    }
+}
+
+async fn execute(
+    config: &Config,
+    store: &dyn DynStore,
+    write: Write,
+    now: OffsetDateTime,
+) -> Result<Option<CookieAction>, Error> {
+    let limit = config.store_timeout;
+    let cookie = |id: &SessionId, expires, mac: Option<&[u8; MAC_LEN]>| {
+        id_cookie(config, id, mac, now, expires).map(Some)
+    };
+    match write {
+        Write::Create { id, record } => {
+            let id = create(config, store, id, &record).await?;
+            cookie(&id, record.expires(), None)
+        }
+        Write::Rekey { id, record, old } => {
+            let id = create(config, store, id, &record).await?;
+            bounded(limit, store.remove(&old)).await?;
+            cookie(&id, record.expires(), None)
+        }
+        Write::Patch {
+            key,
+            patch,
+            id,
+            reissue,
+        } => match (bounded(limit, store.patch(&key, &patch)).await?, reissue) {
+            (Updated::Missing, _) => Err(Error::RemovedConcurrently),
+            (Updated::Applied, Some(reissue)) => {
+                cookie(&id, patch.expires(), reissue.presented_mac.as_ref())
+            }
+            (Updated::Applied, None) => Ok(None),
+        },
+        Write::Touch {
+            key,
+            expires,
+            id,
+            reissue,
+        } => {
+            // A session removed meanwhile stays removed; this request only read it.
+            match (bounded(limit, store.touch(&key, expires)).await?, reissue) {
+                (Updated::Applied, Some(reissue)) => {
+                    cookie(&id, expires, reissue.presented_mac.as_ref())
+                }
+                (Updated::Applied | Updated::Missing, _) => Ok(None),
+            }
+        }
+        Write::Reissue { id, expires } => cookie(&id, expires, None),
+    }
+}
+
+/// Creates `record` under `id`, or under a fresh id in the (astronomically unlikely) event
+/// that `id` is taken. Returns the id used.
+async fn create(
+    config: &Config,
+    store: &dyn DynStore,
+    id: SessionId,
+    record: &Record,
+) -> Result<SessionId, Error> {
+    let mut id = id;
+    for _ in 0..3 {
+        match bounded(config.store_timeout, store.create(&id.store_key(), record)).await? {
+            Created::Stored => return Ok(id),
+            Created::AlreadyExists => id = SessionId::generate(),
+        }
+    }
+    Err(Error::store(
+        "the store reports every fresh session id as taken",
+    ))
+}
+
+/// The id cookie for `id`; `presented_mac` is the MAC of the client's cookie for this id when
+/// the newest key verified it, so that the same value is sent again without a new MAC.
+fn id_cookie(
+    config: &Config,
+    id: &SessionId,
+    presented_mac: Option<&[u8; MAC_LEN]>,
+    now: OffsetDateTime,
+    expires: OffsetDateTime,
+) -> Result<CookieAction, Error> {
+    let codec = &config.codec;
+    config
+        .cookie
+        .set(
+            codec.name(),
+            codec.id_len(),
+            |out| codec.write_id(out, id, presented_mac),
+            now,
+            expires,
+        )
+        .map(CookieAction::Set)
+}

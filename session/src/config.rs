@@ -1,0 +1,47 @@
+//! What a layer was configured with, shared by its services and every request they serve.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::codec::Codec;
+use crate::cookies::CookieConfig;
+use crate::expiry::Expiry;
+use crate::store::DynStore;
+
+/// Everything a layer was configured with. Built by [`SessionLayer`](crate::SessionLayer)'s
+/// builder, read by the request core.
+#[derive(Clone)]
+pub(crate) struct Config {
+    /// The cookie's name and keys: how its value is sealed and opened.
+    pub(crate) codec: Codec,
+    /// Where sessions live; `None` for the cookie store.
+    pub(crate) store: Option<Arc<dyn DynStore>>,
+    /// The cookie's attributes.
+    pub(crate) cookie: CookieConfig,
+    pub(crate) expiry: Expiry,
+    pub(crate) clock: Clock,
+    /// Whether a 5xx response still saves the request's changes.
+    pub(crate) save_on_server_error: bool,
+    /// The bound on every store call.
+    pub(crate) store_timeout: Duration,
+    /// Why this configuration cannot work, when the layer was installed anyway: every request
+    /// that extracts a session then fails with a 500 instead of running on a broken setup.
+    pub(crate) misconfigured: Option<Arc<str>>,
+}
+
+impl Config {
+    /// The configuration of `SessionLayer::new`: the cookie store, signed by `codec`'s keys.
+    pub(crate) fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            store: None,
+            cookie: CookieConfig::default(),
+            expiry: Expiry::default(),
+            clock: Clock::system(),
+            save_on_server_error: false,
+            store_timeout: Duration::from_secs(1),
+            misconfigured: None,
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The per-request session state the service puts into the request: created empty, loaded
+//! once on the first extraction, shared by every `Session<_>` of the request, and handed to the
+//! commit when the response comes back.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use http::HeaderMap;
+use tokio::sync::OnceCell;
+
+use crate::Error;
+use crate::backend;
+use crate::config::Config;
+use crate::state::SessionState;
+
+/// What the service puts into the request's extensions.
+#[derive(Clone)]
+pub(crate) struct Handle(pub(crate) Arc<RequestState>);
+
+/// One request's session: the layer's configuration, and the session state behind a lock,
+/// loaded at most once.
+pub(crate) struct RequestState {
+    config: Arc<Config>,
+    loaded: OnceCell<()>,
+    session: Mutex<SessionState>,
+}
+
+impl RequestState {
+    pub(crate) fn new(config: Arc<Config>) -> Self {
+        Self {
+            config,
+            loaded: OnceCell::new(),
+            session: Mutex::new(SessionState::default()),
+        }
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Makes the state of a finished request as good as new, for the next request.
+    pub(crate) fn reset(&mut self) {
+        // Without a load nothing can have touched the session: no `Session` exists before one.
+        if self.loaded.initialized() {
+            self.loaded = OnceCell::new();
+            *self
+                .session
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner) = SessionState::default();
+        }
+        self.session.clear_poison();
+    }
+
+    /// The session, locked. A panic while it was held cannot leave it worse than a session
+    /// whose last change is lost, so a poisoned lock is taken over.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.session
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether any handler extracted the session in this request.
+    pub(crate) fn was_loaded(&self) -> bool {
+        self.loaded.initialized()
+    }
+
+    /// Loads the session once per request, however many handles are extracted.
+    ///
+    /// # Errors
+    ///
+    /// What the store reported, or the reason a misconfigured layer cannot serve sessions.
+    pub(crate) async fn ensure_loaded(&self, headers: &HeaderMap, path: &str) -> Result<(), Error> {
+        if let Some(problem) = &self.config.misconfigured {
+            return Err(Error::Config(problem.to_string()));
+        }
+        self.loaded
+            .get_or_try_init(|| async {
+                let session = backend::load(&self.config, headers, path).await?;
+                *self.lock() = session;
+                Ok::<(), Error>(())
+            })
+            .await?;
+        Ok(())
+    }
+}
