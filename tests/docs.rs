@@ -140,7 +140,7 @@ fn documented(lines: &[&str], index: usize) -> bool {
             break;
         }
     }
-    docs.iter().any(|doc| *doc == "# Examples")
+    docs.contains(&"# Examples")
 }
 
 #[test]
