@@ -1,0 +1,142 @@
+//! How a session is laid out in Redis: one hash per session, its fields under `f:`, its times
+//! under `m:`; the scripts that create and patch it atomically; and reading it back.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use redis::Script;
+use serde_json::Value as Json;
+use time::OffsetDateTime;
+
+use crate::Error;
+use crate::store::{Fields, Record, Updated};
+
+/// Hash field holding the creation time, in Unix milliseconds.
+const CREATED: &str = "m:created";
+/// Hash field holding the expiry, in Unix milliseconds.
+const EXPIRES: &str = "m:expires";
+/// Prefix of the hash fields that hold session data, so no storage key can collide with the
+/// metadata fields.
+const DATA: &str = "f:";
+
+/// Stores `KEYS[1]` unless a live record holds it.
+/// ARGV: now, created, expires, ttl (all ms), then data field/value pairs.
+/// Returns 1 created, 0 a live record exists, -1 the key holds something else.
+const CREATE: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'hash' then
+  local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
+  if not expires then return -1 end
+  if expires > tonumber(ARGV[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+elseif kind ~= 'none' then
+  return -1
+end
+redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3])
+for i = 5, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1
+";
+
+/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
+/// ARGV: now, expires, ttl (all ms), the number n of removed fields, n removed fields, then
+/// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
+const PATCH: &str = r"
+local kind = redis.call('TYPE', KEYS[1]).ok
+if kind == 'none' then return 0 end
+if kind ~= 'hash' then return -1 end
+local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
+if not expires then return -1 end
+if expires <= tonumber(ARGV[1]) then return 0 end
+local removed = tonumber(ARGV[4])
+for i = 5, 4 + removed do
+  redis.call('HDEL', KEYS[1], ARGV[i])
+end
+for i = 5 + removed, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+redis.call('HSET', KEYS[1], 'm:expires', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+";
+
+pub(super) static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE));
+pub(super) static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
+
+pub(super) fn applied(status: i64) -> Result<Updated, Error> {
+    Ok(if status == 0 {
+        Updated::Missing
+    } else {
+        Updated::Applied
+    })
+}
+
+/// The hash field of the session field `name`.
+pub(super) fn data_field(name: &str) -> Vec<u8> {
+    format!("{DATA}{name}").into_bytes()
+}
+
+pub(super) fn push_fields(args: &mut Vec<Vec<u8>>, fields: &Fields) {
+    for (name, value) in fields {
+        args.push(data_field(name));
+        args.push(value.to_string().into_bytes());
+    }
+}
+
+/// Unix milliseconds.
+pub(super) fn millis(at: OffsetDateTime) -> i64 {
+    // `OffsetDateTime`'s whole range fits in i64 milliseconds: the fallback is unreachable.
+    i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
+}
+
+/// How long Redis should keep a record expiring at `expires`, in milliseconds.
+///
+/// Relative to the store's clock rather than an absolute `PEXPIREAT`, so that Redis keeps the
+/// key exactly as long as the store considers it live even when that clock is not Redis's
+/// (a manual clock in tests, or clock skew between hosts).
+pub(super) fn ttl(now: OffsetDateTime, expires: OffsetDateTime) -> i64 {
+    millis(expires).saturating_sub(millis(now)).max(1)
+}
+
+pub(super) fn parse_record(hash: HashMap<Vec<u8>, Vec<u8>>) -> Result<Record, Error> {
+    let mut fields = Fields::new();
+    let (mut created, mut expires) = (None, None);
+    for (name, value) in hash {
+        let name = String::from_utf8(name)
+            .map_err(|_| Error::corrupt("Redis session hash has a field name that is not UTF-8"))?;
+        match name.as_str() {
+            CREATED => created = Some(parse_time(CREATED, &value)?),
+            EXPIRES => expires = Some(parse_time(EXPIRES, &value)?),
+            _ => {
+                // Fields outside the data namespace belong to a newer layout: left alone.
+                let Some(key) = name.strip_prefix(DATA) else {
+                    continue;
+                };
+                let value: Json = serde_json::from_slice(&value).map_err(|e| {
+                    Error::corrupt(format!("Redis session field `{key}` is not JSON: {e}"))
+                })?;
+                fields.insert(key.to_owned(), value);
+            }
+        }
+    }
+    match (created, expires) {
+        (Some(created), Some(expires)) => Ok(Record::new(fields, created, expires)),
+        _ => Err(Error::corrupt(format!(
+            "Redis hash lacks `{CREATED}` or `{EXPIRES}`; it is not a session record"
+        ))),
+    }
+}
+
+fn parse_time(field: &str, value: &[u8]) -> Result<OffsetDateTime, Error> {
+    std::str::from_utf8(value)
+        .ok()
+        .and_then(|text| text.parse::<i64>().ok())
+        .and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "Redis session field `{field}` is not a time in Unix milliseconds"
+            ))
+        })
+}
