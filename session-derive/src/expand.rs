@@ -170,12 +170,20 @@ fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
     quote!(#member: #decode)
 }
 
-/// The bound the field's type must meet, checked where the type is written.
+/// The bounds the field's type must meet, checked where the type is written.
+///
+/// Each helper's bounds are traits of `__private` that word an unmet bound for a session
+/// field, and imply the bounds that the generated bodies then use, so that rustc does not
+/// report those again.
 fn assertion(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
-    if field.is_skipped() {
-        quote_spanned!(ty.span()=> ::typed_sessions::__private::assert_default::<#ty>();)
+    let helper = if field.is_skipped() {
+        "assert_skipped"
+    } else if field.attrs.default.is_some() {
+        "assert_stored"
     } else {
-        quote_spanned!(ty.span()=> ::typed_sessions::__private::assert_field::<#ty>();)
-    }
+        "assert_stored_default"
+    };
+    let helper = Ident::new(helper, ty.span());
+    quote_spanned!(ty.span()=> ::typed_sessions::__private::#helper::<#ty>();)
 }

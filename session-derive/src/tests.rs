@@ -627,3 +627,24 @@ fn invalid_input_still_gets_a_stub_impl() {
         quote!(Cart<'a, T>).to_string()
     );
 }
+
+#[test]
+fn each_field_asserts_the_bounds_of_its_kind() {
+    let input: DeriveInput = parse_quote! {
+        struct Visits {
+            views: u32,
+            #[session(default = "default_theme")]
+            theme: String,
+            #[session(skip)]
+            cache: Vec<u8>,
+        }
+    };
+    let output = expand::derive(&input).to_string();
+    for assertion in [
+        quote!(::typed_sessions::__private::assert_stored_default::<u32>();),
+        quote!(::typed_sessions::__private::assert_stored::<String>();),
+        quote!(::typed_sessions::__private::assert_skipped::<Vec<u8> >();),
+    ] {
+        assert!(output.contains(&assertion.to_string()), "{assertion}");
+    }
+}
