@@ -8,7 +8,7 @@ use syn::{DeriveInput, LitStr};
 
 use crate::ast::{Field, Input};
 use crate::ctxt::Ctxt;
-use crate::{fallback, valid};
+use crate::{fallback, lints, valid};
 
 /// Expands `#[derive(Session)]` on `node`: the impl, or the errors and a stub impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -55,10 +55,11 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
     let assert_stored: Vec<TokenStream> = stored.iter().map(|field| assertion(field)).collect();
     let inits = input.fields.iter().map(|field| init(field, &fields));
     let bind_defaults = stored.iter().map(|field| bind_default(field));
+    let attrs = lints::impl_attrs(input.original);
 
     quote! {
         const _: () = {
-            #[automatically_derived]
+            #attrs
             impl ::typed_sessions::SessionData for #ident {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
 

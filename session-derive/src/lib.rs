@@ -2,13 +2,15 @@
 //!
 //! The phases live in their own modules: `ast` models the input, `attr` parses
 //! `#[session(...)]`, `valid` checks across fields, `expand` writes the impl and `fallback`
-//! writes a stub impl next to the errors when the input is invalid.
+//! writes a stub impl next to the errors when the input is invalid; `lints` gives both impls
+//! their attributes.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod lints;
 mod valid;
 
 #[cfg(test)]
