@@ -8,7 +8,7 @@ use syn::{DeriveInput, LitStr};
 
 use crate::ast::{Field, Input};
 use crate::ctxt::Ctxt;
-use crate::{fallback, valid};
+use crate::{fallback, lints, valid};
 
 /// Expands `#[derive(Session)]` on `node`: the impl, or the errors and a stub impl.
 pub(crate) fn derive(node: &DeriveInput) -> TokenStream {
@@ -55,10 +55,11 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
     let assert_stored: Vec<TokenStream> = stored.iter().map(|field| assertion(field)).collect();
     let inits = input.fields.iter().map(|field| init(field, &fields));
     let bind_defaults = stored.iter().map(|field| bind_default(field));
+    let attrs = lints::impl_attrs(input.original);
 
     quote! {
         const _: () = {
-            #[automatically_derived]
+            #attrs
             impl ::typed_sessions::SessionData for #ident {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
 
@@ -170,12 +171,20 @@ fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
     quote!(#member: #decode)
 }
 
-/// The bound the field's type must meet, checked where the type is written.
+/// The bounds the field's type must meet, checked where the type is written.
+///
+/// Each helper's bounds are traits of `__private` that word an unmet bound for a session
+/// field, and imply the bounds that the generated bodies then use, so that rustc does not
+/// report those again.
 fn assertion(field: &Field<'_>) -> TokenStream {
     let ty = field.ty;
-    if field.is_skipped() {
-        quote_spanned!(ty.span()=> ::typed_sessions::__private::assert_default::<#ty>();)
+    let helper = if field.is_skipped() {
+        "assert_skipped"
+    } else if field.attrs.default.is_some() {
+        "assert_stored"
     } else {
-        quote_spanned!(ty.span()=> ::typed_sessions::__private::assert_field::<#ty>();)
-    }
+        "assert_stored_default"
+    };
+    let helper = Ident::new(helper, ty.span());
+    quote_spanned!(ty.span()=> ::typed_sessions::__private::#helper::<#ty>();)
 }

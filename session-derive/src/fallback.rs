@@ -5,6 +5,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{DeriveInput, parse_quote};
 
+use crate::lints;
+
 /// The `compile_error!`s for `errors`, and a `SessionData` impl whose methods never return.
 pub(crate) fn expand(node: &DeriveInput, errors: &[syn::Error]) -> TokenStream {
     let errors = errors.iter().map(syn::Error::to_compile_error);
@@ -18,11 +20,12 @@ pub(crate) fn expand(node: &DeriveInput, errors: &[syn::Error]) -> TokenStream {
         .predicates
         .push(parse_quote!(for<'__session> #ident #ty_generics: ::core::marker::Send + ::core::marker::Sync + 'static));
     let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let attrs = lints::impl_attrs(node);
     quote! {
         #(#errors)*
 
         const _: () = {
-            #[automatically_derived]
+            #attrs
             impl #impl_generics ::typed_sessions::SessionData for #ident #ty_generics #where_clause {
                 const KEYS: &'static [&'static str] = &[];
 

@@ -2,13 +2,15 @@
 //!
 //! The phases live in their own modules: `ast` models the input, `attr` parses
 //! `#[session(...)]`, `valid` checks across fields, `expand` writes the impl and `fallback`
-//! writes a stub impl next to the errors when the input is invalid.
+//! writes a stub impl next to the errors when the input is invalid; `lints` gives both impls
+//! their attributes.
 
 mod ast;
 mod attr;
 mod ctxt;
 mod expand;
 mod fallback;
+mod lints;
 mod valid;
 
 #[cfg(test)]
@@ -21,9 +23,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// as its own JSON value under its storage key, so that a change to one field is saved without
 /// the others.
 ///
-/// Every stored field must be `Serialize + DeserializeOwned + Send + Sync + 'static`, and
-/// `Default` unless it names a `default` function. Generic structs, enums, tuple structs, unit
-/// structs and unions are refused.
+/// Every field must be `Send + Sync + 'static`; a stored field must also be
+/// `Serialize + DeserializeOwned`, and `Default` unless it names a `default` function; a skipped
+/// field must be `Default`. A field type that falls short is reported at the field, in these
+/// terms. Generic structs, enums, tuple structs, unit structs and unions are refused.
 ///
 /// Attributes:
 ///

@@ -627,3 +627,128 @@ fn invalid_input_still_gets_a_stub_impl() {
         quote!(Cart<'a, T>).to_string()
     );
 }
+
+/// The attributes on the impl for `input`, as token strings.
+fn impl_attrs(input: &DeriveInput) -> Vec<String> {
+    session_impl(input)
+        .attrs
+        .iter()
+        .map(|attr| attr.to_token_stream().to_string())
+        .collect()
+}
+
+/// Whether the impl for `input` allows `deprecated`.
+fn allows_deprecated(input: &DeriveInput) -> bool {
+    let mut found = false;
+    for attr in session_impl(input).attrs {
+        if attr.path().is_ident("allow") {
+            attr.parse_nested_meta(|meta| {
+                found |= meta.path.is_ident("deprecated");
+                Ok(())
+            })
+            .expect("an allow list");
+        }
+    }
+    found
+}
+
+#[test]
+fn impls_are_marked_derived_and_allow_what_the_users_tokens_trip() {
+    let valid: DeriveInput = parse_quote! {
+        struct Visits {
+            views: std::primitive::u32,
+        }
+    };
+    let invalid: DeriveInput = parse_quote! {
+        struct Visits {
+            #[session(rename = 5)]
+            views: u32,
+        }
+    };
+    let expected = [
+        quote!(#[automatically_derived]).to_string(),
+        quote! {
+            #[allow(
+                unused_qualifications,
+                clippy::absolute_paths,
+                clippy::std_instead_of_core,
+                clippy::std_instead_of_alloc,
+                clippy::type_complexity,
+            )]
+        }
+        .to_string(),
+    ];
+    assert_eq!(impl_attrs(&valid), expected);
+    assert_eq!(impl_attrs(&invalid), expected, "the stub impl too");
+}
+
+#[test]
+fn allows_deprecated_only_when_the_struct_or_a_field_mentions_it() {
+    let plain: DeriveInput = parse_quote! {
+        #[allow(dead_code)]
+        struct Visits {
+            #[allow(unused, reason = "kept")]
+            views: u32,
+        }
+    };
+    assert!(!allows_deprecated(&plain));
+
+    let mentions: [DeriveInput; 6] = [
+        parse_quote! {
+            #[deprecated]
+            struct Visits { views: u32 }
+        },
+        parse_quote! {
+            #[allow(dead_code, deprecated)]
+            struct Visits { views: u32 }
+        },
+        parse_quote! {
+            struct Visits {
+                #[deprecated = "read `count`"]
+                views: u32,
+            }
+        },
+        parse_quote! {
+            struct Visits {
+                #[allow(deprecated, reason = "kept to read old sessions")]
+                views: Old,
+            }
+        },
+        parse_quote! {
+            struct Visits {
+                #[expect(deprecated)]
+                #[session(skip)]
+                views: Old,
+            }
+        },
+        // Invalid input: the stub impl names the deprecated struct too.
+        parse_quote! {
+            #[deprecated]
+            struct Visits<T> { views: T }
+        },
+    ];
+    for input in &mentions {
+        assert!(allows_deprecated(input), "{}", input.to_token_stream());
+    }
+}
+
+#[test]
+fn each_field_asserts_the_bounds_of_its_kind() {
+    let input: DeriveInput = parse_quote! {
+        struct Visits {
+            views: u32,
+            #[session(default = "default_theme")]
+            theme: String,
+            #[session(skip)]
+            cache: Vec<u8>,
+        }
+    };
+    let output = expand::derive(&input).to_string();
+    for assertion in [
+        quote!(::typed_sessions::__private::assert_stored_default::<u32>();),
+        quote!(::typed_sessions::__private::assert_stored::<String>();),
+        quote!(::typed_sessions::__private::assert_skipped::<Vec<u8> >();),
+    ] {
+        assert!(output.contains(&assertion.to_string()), "{assertion}");
+    }
+}

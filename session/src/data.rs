@@ -151,13 +151,67 @@ pub mod __private {
         serde_json::to_value(value).map_err(|source| Error::Encode { key, source })
     }
 
-    /// Names a field type that must be storable; used for spanned trait-bound errors.
-    #[inline]
-    pub const fn assert_field<T: Serialize + DeserializeOwned + Send + Sync + 'static>() {}
+    // The traits below name each bound a field's type must meet. The derive asserts them at
+    // the field's type, so that an unmet bound is reported there once, in the session's words,
+    // and rustc then leaves out the errors that the same bound causes in the generated bodies.
+    // `do_not_recommend` on each blanket impl makes rustc report the unmet bound as the
+    // trait's own, with its message, rather than as the bound of the impl (serde's, listing
+    // every type that implements it).
 
-    /// Names a skipped field type that must have a default.
+    /// A stored field's type: each stored field is its own JSON value in the session.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be stored in a session field: it must implement `Serialize` and `Deserialize`",
+        label = "each stored field is saved as its own JSON value",
+        note = "derive them with `#[derive(serde::Serialize, serde::Deserialize)]`, or keep the field out of the session with `#[session(skip)]`"
+    )]
+    pub trait StoredField: Serialize + DeserializeOwned {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Serialize + DeserializeOwned> StoredField for T {}
+
+    /// A stored field's type when the field names no `default` function.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a session field without a `default` function: it must implement `Default`",
+        label = "a field missing from the session, or that no longer decodes, takes its default",
+        note = "derive it with `#[derive(Default)]`, or name a function that makes one with `#[session(default = \"path::to::fn\")]`"
+    )]
+    pub trait DefaultField: Default {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Default> DefaultField for T {}
+
+    /// A skipped field's type: never stored, so rebuilt with `Default::default()`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a skipped session field: it must implement `Default`",
+        label = "a skipped field is never stored, so every request starts it from its default",
+        note = "derive it with `#[derive(Default)]`, or implement `Default` for `{Self}`"
+    )]
+    pub trait SkippedField: Default {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Default> SkippedField for T {}
+
+    /// Any field's type, stored or skipped: a session type is `Send + Sync + 'static`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be a session field: it must be `Send` and `Sync`",
+        label = "a session is shared between requests, which may run on other threads"
+    )]
+    pub trait SharedField: Send + Sync + 'static {}
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Send + Sync + 'static> SharedField for T {}
+
+    /// Names the type of a stored field with a `default` function.
     #[inline]
-    pub const fn assert_default<T: Default>() {}
+    pub const fn assert_stored<T: StoredField + SharedField>() {}
+
+    /// Names the type of a stored field that defaults to `Default::default()`.
+    #[inline]
+    pub const fn assert_stored_default<T: StoredField + DefaultField + SharedField>() {}
+
+    /// Names the type of a skipped field.
+    #[inline]
+    pub const fn assert_skipped<T: SkippedField + SharedField>() {}
 
     /// Called where an invalid `#[derive(Session)]` input still gets a stub impl.
     #[cold]
