@@ -10,6 +10,8 @@
 //! The checks use short real expiry times (hundreds of milliseconds), so they run against the
 //! store's own clock. Each check works on fresh random keys, so they can share one database.
 
+mod exact;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -21,6 +23,8 @@ use crate::store::Fields;
 use crate::store::SessionStore;
 use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Updated};
+
+pub use exact::{awkward_field_keys_round_trip, tricky_values_survive_create_and_patch};
 
 /// Runs `check` to completion on a fresh multi-threaded Tokio runtime.
 ///
@@ -83,6 +87,13 @@ async fn load<S: SessionStore>(store: &S, key: &StoreKey) -> Option<Record> {
 }
 
 /// A created record loads back as it was stored.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::round_trip(&store));
+/// ```
 pub async fn round_trip<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let record = record(
@@ -106,6 +117,13 @@ pub async fn round_trip<S: SessionStore>(store: &S) {
 }
 
 /// A key that was never stored is "not found", for every operation, and not an error.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::not_found_is_not_an_error(&store));
+/// ```
 pub async fn not_found_is_not_an_error<S: SessionStore>(store: &S) {
     let key = fresh_key();
     assert!(
@@ -138,6 +156,19 @@ pub async fn not_found_is_not_an_error<S: SessionStore>(store: &S) {
 }
 
 /// A store that cannot do its job answers with an error, never with "not found".
+///
+/// # Examples
+///
+/// ```no_run
+/// # #[cfg(feature = "sqlite")] {
+/// use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+///
+/// let unopenable = SqliteConnectOptions::new().filename("/nonexistent-dir/sessions.db");
+/// let pool = SqlitePoolOptions::new().connect_lazy_with(unopenable);
+/// let store = typed_sessions::SqliteStore::new(pool);
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::failure_is_an_error(&store));
+/// # }
+/// ```
 pub async fn failure_is_an_error<S: SessionStore>(failing: &S) {
     let key = fresh_key();
     match failing.load(&key).await {
@@ -152,6 +183,13 @@ pub async fn failure_is_an_error<S: SessionStore>(failing: &S) {
 }
 
 /// `create` never overwrites a live record.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::create_does_not_overwrite(&store));
+/// ```
 pub async fn create_does_not_overwrite<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let first = record(&[("who", json!("first"))], Duration::from_secs(60));
@@ -165,6 +203,13 @@ pub async fn create_does_not_overwrite<S: SessionStore>(store: &S) {
 }
 
 /// A patch on a removed session reports `Missing` and does not bring it back.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::patch_does_not_resurrect(&store));
+/// ```
 pub async fn patch_does_not_resurrect<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let record = record(&[("user", json!("ann"))], Duration::from_secs(60));
@@ -183,6 +228,13 @@ pub async fn patch_does_not_resurrect<S: SessionStore>(store: &S) {
 }
 
 /// `remove` deletes the record, and only that record.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::remove_deletes(&store));
+/// ```
 pub async fn remove_deletes<S: SessionStore>(store: &S) {
     let (gone, kept) = (fresh_key(), fresh_key());
     let record = record(&[("a", json!(1))], Duration::from_secs(60));
@@ -198,6 +250,13 @@ pub async fn remove_deletes<S: SessionStore>(store: &S) {
 
 /// Expired records are not returned; `touch` moves the expiry and nothing else; an expired
 /// key can be created afresh.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::expiry_and_touch(&store));
+/// ```
 pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
     let short = fresh_key();
     store
@@ -266,6 +325,13 @@ pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
 
 /// A patch sets and removes exactly the fields it names, keeps every other stored field
 /// (including ones no session type knows), and moves the expiry.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::patch_keeps_other_fields(&store));
+/// ```
 pub async fn patch_keeps_other_fields<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let original = record(
@@ -289,6 +355,13 @@ pub async fn patch_keeps_other_fields<S: SessionStore>(store: &S) {
 }
 
 /// A 1 MiB field round-trips.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::large_record(&store));
+/// ```
 pub async fn large_record<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let big = "x".repeat(1 << 20);
@@ -309,6 +382,13 @@ pub async fn large_record<S: SessionStore>(store: &S) {
 }
 
 /// 100 concurrent patches of different fields of one session all survive.
+///
+/// # Examples
+///
+/// ```
+/// let store = typed_sessions::MemoryStore::new();
+/// typed_sessions::test_kit::run(typed_sessions::test_kit::concurrent_patches_of_different_fields(&store));
+/// ```
 pub async fn concurrent_patches_of_different_fields<S: SessionStore>(store: &S) {
     let key = fresh_key();
     let expires = now() + Duration::from_secs(60);
@@ -381,6 +461,8 @@ macro_rules! store_conformance {
             patch_keeps_other_fields,
             large_record,
             concurrent_patches_of_different_fields,
+            awkward_field_keys_round_trip,
+            tricky_values_survive_create_and_patch,
         );
         $(
             #[test]

@@ -1,0 +1,108 @@
+//! The store contract over SQL: each operation is one statement (MySQL's `create` two), every
+//! parameter bound, "now" from the store's clock.
+
+use sqlx::error::ErrorKind;
+use time::OffsetDateTime;
+
+use super::errors::map_error;
+use super::statements::{self, Create};
+use super::{SqlDialect, SqlStore};
+use crate::Error;
+use crate::store::{Created, Patch, Record, SessionStore, StoreKey, Updated};
+
+/// `key` as it is bound.
+fn text<DB: SqlDialect>(key: &StoreKey) -> DB::Text<'_> {
+    DB::Text::from(key.as_str())
+}
+
+/// An `UPDATE`'s affected rows as an outcome: no row means no live session.
+fn applied(rows: u64) -> Updated {
+    if rows == 0 {
+        Updated::Missing
+    } else {
+        Updated::Applied
+    }
+}
+
+impl<DB: SqlDialect> SessionStore for SqlStore<DB> {
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        let query = sqlx::query(self.sql.load.clone())
+            .bind(text::<DB>(key))
+            .bind(self.now());
+        let row = DB::fetch_optional(&self.pool, query)
+            .await
+            .map_err(map_error::<DB>)?;
+        row.as_ref().map(DB::decode).transpose()
+    }
+
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
+        for (field, value) in record.fields() {
+            DB::check_value(field, value)?;
+        }
+        let data = DB::data(record.fields())?;
+        let (created, expires) = (DB::time(record.created()), DB::time(record.expires()));
+        match &self.sql.create {
+            Create::Upsert(upsert) => {
+                let query = sqlx::query(upsert.clone())
+                    .bind(text::<DB>(key))
+                    .bind(data)
+                    .bind(created)
+                    .bind(expires)
+                    .bind(self.now());
+                Ok(if self.run(query).await? == 0 {
+                    Created::AlreadyExists
+                } else {
+                    Created::Stored
+                })
+            }
+            Create::ClearThenInsert { clear, insert } => {
+                let clear = sqlx::query(clear.clone())
+                    .bind(text::<DB>(key))
+                    .bind(self.now());
+                self.run(clear).await?;
+                let insert = sqlx::query(insert.clone())
+                    .bind(text::<DB>(key))
+                    .bind(data)
+                    .bind(created)
+                    .bind(expires);
+                match DB::execute(&self.pool, insert).await {
+                    Ok(_) => Ok(Created::Stored),
+                    Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::UniqueViolation => {
+                        Ok(Created::AlreadyExists)
+                    }
+                    Err(e) => Err(map_error::<DB>(e)),
+                }
+            }
+        }
+    }
+
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        for (field, value) in patch.changed() {
+            DB::check_value(field, value)?;
+        }
+        let sql = statements::patch::<DB>(
+            &self.sql.table,
+            patch.removed().len(),
+            patch.changed().len(),
+        );
+        let query = DB::bind_patch(sqlx::query(sql), patch)
+            .bind(DB::time(patch.expires()))
+            .bind(text::<DB>(key))
+            .bind(self.now());
+        Ok(applied(self.run(query).await?))
+    }
+
+    async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
+        let query = sqlx::query(self.sql.remove.clone()).bind(text::<DB>(key));
+        self.run(query).await?;
+        Ok(())
+    }
+
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
+        let query = sqlx::query(self.sql.touch.clone())
+            .bind(DB::time(expires))
+            .bind(text::<DB>(key))
+            .bind(self.now());
+        Ok(applied(self.run(query).await?))
+    }
+}
