@@ -31,6 +31,15 @@ pub use exact::{awkward_field_keys_round_trip, tricky_values_survive_create_and_
 /// # Panics
 ///
 /// If the runtime cannot be built, or `check` panics.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::MemoryStore;
+/// use typed_sessions::test_kit::{remove_deletes, run};
+///
+/// run(async { remove_deletes(&MemoryStore::new()).await });
+/// ```
 pub fn run<F: Future<Output = ()>>(check: F) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -41,6 +50,14 @@ pub fn run<F: Future<Output = ()>>(check: F) {
 }
 
 /// A key no other check uses.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::test_kit::fresh_key;
+///
+/// assert_ne!(fresh_key(), fresh_key());
+/// ```
 pub fn fresh_key() -> StoreKey {
     SessionId::generate().store_key()
 }
@@ -67,6 +84,26 @@ fn record(pairs: &[(&str, Value)], ttl: Duration) -> Record {
 
 /// Asserts that two records agree, with times compared to the millisecond (stores may keep
 /// less precision than `OffsetDateTime`).
+///
+/// # Panics
+///
+/// When the fields differ, or a time differs by a millisecond or more.
+///
+/// # Examples
+///
+/// ```
+/// use time::{Duration, OffsetDateTime};
+/// use typed_sessions::store::{Fields, Record};
+/// use typed_sessions::test_kit::assert_same_record;
+///
+/// let created = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789)?;
+/// let kept = Record::new(Fields::new(), created, created + Duration::hours(1));
+/// // A store that keeps milliseconds drops the rest: still the same record.
+/// let millis = created.replace_nanosecond(123_000_000)?;
+/// let loaded = Record::new(Fields::new(), millis, kept.expires());
+/// assert_same_record(&loaded, &kept);
+/// # Ok::<(), time::error::ComponentRange>(())
+/// ```
 #[track_caller]
 pub fn assert_same_record(actual: &Record, expected: &Record) {
     assert_eq!(actual.fields(), expected.fields(), "stored fields differ");

@@ -157,5 +157,6 @@ pub(crate) use pool_calls;
 
 pub(crate) mod sealed {
     /// Keeps [`SqlDialect`](super::SqlDialect) to the databases of this crate.
+    #[doc(hidden)]
     pub trait Sealed {}
 }
