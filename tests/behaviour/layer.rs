@@ -6,8 +6,7 @@ use axum::Router;
 use axum::routing::get;
 use typed_sessions::{Key, MemoryStore, SameSite, Session, SessionLayer};
 
-use crate::harness::*;
-use crate::on_backends;
+use typed_sessions_tests::*;
 
 #[derive(Session, Default)]
 #[session(namespace = "cart")]
@@ -24,7 +23,7 @@ struct User {
 #[tokio::test]
 async fn missing_layer_is_a_500_that_says_what_to_install() {
     let app = Router::new().route("/", get(handlers::read));
-    let response = TestResponse::from(
+    let response = TestResponse::read(
         tower::ServiceExt::oneshot(app, request("GET", "/", None))
             .await
             .unwrap(),
