@@ -9,7 +9,6 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use typed_sessions::{
     Error, MemoryStore,
-    clock::Clock,
     store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
 };
 
@@ -17,6 +16,13 @@ use typed_sessions::{
 use crate::backend::SqliteFile;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
 use crate::backend::env_url;
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite"
+))]
+use typed_sessions::clock::Clock;
 
 type Init<S> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = S> + Send>> + Send + Sync>;
 

@@ -95,6 +95,15 @@ impl Drop for SqliteFile {
 /// One test's spot on a backend, across the restarts of its app.
 pub struct Place {
     backend: Backend,
+    #[cfg_attr(
+        not(any(
+            feature = "redis",
+            feature = "postgres",
+            feature = "mysql",
+            feature = "sqlite"
+        )),
+        allow(dead_code)
+    )]
     clock: Option<Clock>,
     memory: MemoryStore,
     /// The Redis key prefix (without its `:`) or the SQL table.

@@ -8,7 +8,7 @@
 //! - [`spy`]: the spy store, which records calls and injects faults and delays;
 //! - [`app`], [`response`], [`client`]: the app under test, requests, whole-read responses with
 //!   cookie helpers, and a client that keeps its cookie like a browser;
-//! - [`reference`], [`account`]: the sessions and handlers the tests share;
+//! - [`reference`](mod@reference), [`account`]: the sessions and handlers the tests share;
 //! - [`logs`]: log capture;
 //! - [`input`]: the hostile-input fixture, oracle and strategies of the hardening tests and the
 //!   fuzz targets;

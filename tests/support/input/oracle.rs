@@ -48,11 +48,11 @@ pub fn show(headers: &[&[u8]]) -> String {
         .collect();
     let text = format!("{text:?}");
     if text.len() > 600 {
-        format!(
-            "{}… ({} bytes)",
-            &text[..text.floor_char_boundary(600)],
-            text.len()
-        )
+        let end = (0..=600)
+            .rev()
+            .find(|&end| text.is_char_boundary(end))
+            .unwrap_or(0);
+        format!("{}… ({} bytes)", &text[..end], text.len())
     } else {
         text
     }
