@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 use serde_json::json;
-use typed_sessions_fuzz::*;
+use typed_sessions_tests::input::*;
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -56,7 +56,7 @@ fn rich_fields() -> serde_json::Value {
 fn cookie_value(fx: &Fixture) {
     let t = "cookie_value";
     let now_ms = (NOW.unix_timestamp_nanos() / 1_000_000) as i64;
-    for (i, backend) in Backend::ALL.into_iter().enumerate() {
+    for (i, backend) in Target::ALL.into_iter().enumerate() {
         let b = (i as u8) << 4;
         let name = format!("{backend:?}").to_lowercase();
         seed(t, &format!("raw-{name}-genuine"), &[b], fx.genuine(backend));
@@ -145,19 +145,19 @@ fn cookie_header(fx: &Fixture) {
         t,
         "baked-signed",
         &[0x00],
-        format!("session={}", fx.genuine(Backend::Signed)),
+        format!("session={}", fx.genuine(Target::Signed)),
     );
     seed(
         t,
         "baked-sealed-stale",
         &[0x01],
-        format!("a=b; session={}", fx.stale(Backend::Sealed)),
+        format!("a=b; session={}", fx.stale(Target::Sealed)),
     );
     seed(
         t,
         "baked-any-id",
         &[0x03],
-        format!("session={}", fx.genuine(Backend::AnyId)),
+        format!("session={}", fx.genuine(Target::AnyId)),
     );
     let many: String = (0..300).map(|i| format!("c{i}=v{i}; ")).collect();
     seed(t, "many-cookies", &[0x00], format!("{many}session=\x01"));

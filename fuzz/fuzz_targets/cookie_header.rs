@@ -12,16 +12,16 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use typed_sessions_fuzz::*;
+use typed_sessions_tests::input::*;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
     let fx = Fixture::get();
-    let backend = Backend::from_bits(selector);
+    let backend = Target::from_bits(selector);
     // Writes to the memory store would pile up sessions and, at capacity, evict the genuine one.
-    let writes = selector & 0x40 != 0 && backend != Backend::Memory;
+    let writes = selector & 0x40 != 0 && backend != Target::Memory;
     let path = if writes { "/write" } else { "/read" };
 
     let mut bytes = Vec::with_capacity(rest.len() + 256);
@@ -37,12 +37,5 @@ fuzz_target!(|data: &[u8]| {
     let headers = valid_headers(bytes.split(|&b| b == b'\n'));
     let outcome = fx.send(backend, path, &headers);
 
-    assert_no_server_error(&headers, &outcome, false);
-    assert_found_only_if_authentic(&headers, &outcome);
-    assert_genuine_found(
-        &headers,
-        &[fx.genuine(backend), fx.stale(backend)],
-        &outcome,
-    );
-    assert_new_is_default(&headers, &outcome);
+    assert_any_input_holds(&headers, &[fx.genuine(backend), fx.stale(backend)], &outcome);
 });

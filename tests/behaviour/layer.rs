@@ -5,11 +5,9 @@
 use axum::Router;
 use axum::routing::get;
 use http::StatusCode;
-use tower::ServiceExt;
 use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
 
-use crate::harness::*;
-use crate::on_backends;
+use typed_sessions_tests::*;
 
 #[derive(Session, Default)]
 #[session(namespace = "cart")]
@@ -26,7 +24,7 @@ struct User {
 #[tokio::test]
 async fn missing_layer_is_a_500_that_says_what_to_install() {
     let app = Router::new().route("/", get(handlers::read));
-    let response = TestResponse::from(
+    let response = TestResponse::read(
         tower::ServiceExt::oneshot(app, request("GET", "/", None))
             .await
             .unwrap(),
@@ -119,17 +117,9 @@ pub(crate) async fn assert_refuses_sessions(layer: SessionLayer) {
         .route("/none", get(handlers::none))
         .route("/set", get(handlers::set_hello))
         .layer(layer);
-    let untouched = TestResponse::from(
-        router
-            .clone()
-            .oneshot(request("GET", "/none", None))
-            .await
-            .unwrap(),
-    )
-    .await;
+    let untouched = send(&router, request("GET", "/none", None)).await;
     assert_eq!(untouched.status, StatusCode::OK);
-    let extracting =
-        TestResponse::from(router.oneshot(request("GET", "/set", None)).await.unwrap()).await;
+    let extracting = send(&router, request("GET", "/set", None)).await;
     assert_eq!(extracting.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(
         extracting.set_cookies().is_empty(),

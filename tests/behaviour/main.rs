@@ -1,26 +1,27 @@
 #![allow(unreachable_pub, missing_docs)]
 
-//! The behaviour cases of `shared/spec/behaviour-cases.md`, each a test named after its case
-//! id, run through a real `Router` against the cookie store and the memory store.
+//! What the library does, case by case, through a real `Router` on the cookie store and on every
+//! store (the memory store, and the real servers `scripts/test` starts). A test named after a
+//! case id (`exp_03_...`) checks that case; `tests/README.md` says which file holds which topic
+//! and what the case prefixes mean.
 
-mod harness;
-
-mod acc;
-mod attr;
-mod conc;
-mod del;
-mod err;
-mod examples;
-mod exp;
-mod id;
+mod access;
+mod caching_and_isolation;
+mod codec_properties;
+mod concurrency;
+mod cookie_attributes;
+mod counter_example;
+mod destroy;
+mod errors;
+mod expiry;
+mod fixation;
+mod ids;
+mod key_rotation;
 mod layer;
-mod mal;
-mod misc;
-mod props;
-mod ren;
-mod rol;
-mod sig;
+mod malformed_input;
+mod renewal;
+mod rolling;
+mod signing;
 mod size;
-mod sto;
-mod stores;
-mod tcp;
+mod store_calls;
+mod tcp_concurrency;

@@ -6,7 +6,8 @@ use axum::routing::post;
 use http::Request;
 use typed_sessions::{Session, store::SessionStore};
 
-use crate::harness::*;
+use typed_sessions_tests::wire::store_key_of;
+use typed_sessions_tests::*;
 
 /// `POST /put` stores the request body as `message`; `GET /read` answers it.
 fn put_routes() -> Router {

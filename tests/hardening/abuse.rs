@@ -2,8 +2,6 @@
 //! (8 KB cookies, thousands of cookies, invalid UTF-8, duplicate session cookies), driven
 //! in-process through a real `Router`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -11,14 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use http::{HeaderValue, Request, header};
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tower::ServiceExt;
-use typed_sessions::{
-    Error, MemoryStore, Session, SessionLayer,
-    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
-};
+use typed_sessions::{MemoryStore, Session, SessionLayer};
 
-use crate::support::{Reply, send, wire};
+use typed_sessions_tests::{AnyStore, SpyStore, TestResponse, get_with, send, wire};
 
 /// The floods' size.
 const FLOOD: usize = 100_000;
@@ -26,61 +20,9 @@ const FLOOD: usize = 100_000;
 /// The floods run one at a time, so that the memory measurement sees only its own flood.
 static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// A memory store that counts the calls it gets.
-#[derive(Clone, Default)]
-struct Counting {
-    inner: MemoryStore,
-    calls: Arc<[AtomicUsize; 5]>,
-}
-
-const LOAD: usize = 0;
-const CREATE: usize = 1;
-const PATCH: usize = 2;
-const REMOVE: usize = 3;
-const TOUCH: usize = 4;
-
-impl Counting {
-    fn new(inner: MemoryStore) -> Self {
-        Self {
-            inner,
-            calls: Arc::default(),
-        }
-    }
-
-    fn count(&self, call: usize) -> usize {
-        self.calls[call].load(Ordering::Relaxed)
-    }
-
-    fn total(&self) -> usize {
-        (0..5).map(|call| self.count(call)).sum()
-    }
-
-    fn hit(&self, call: usize) {
-        self.calls[call].fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-impl SessionStore for Counting {
-    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
-        self.hit(LOAD);
-        self.inner.load(key).await
-    }
-    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
-        self.hit(CREATE);
-        self.inner.create(key, record).await
-    }
-    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
-        self.hit(PATCH);
-        self.inner.patch(key, patch).await
-    }
-    async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
-        self.hit(REMOVE);
-        self.inner.remove(key).await
-    }
-    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
-        self.hit(TOUCH);
-        self.inner.touch(key, expires).await
-    }
+/// A spy that counts, without recording, the calls to `memory`.
+fn counting(memory: &MemoryStore) -> SpyStore {
+    SpyStore::counting(AnyStore::Memory(memory.clone()))
 }
 
 #[derive(typed_sessions::Session, Default)]
@@ -106,7 +48,7 @@ fn routes() -> Router {
 
 const KEY: u8 = 0xAB;
 
-fn app(store: Option<&Counting>) -> Router {
+fn app(store: Option<&SpyStore>) -> Router {
     let mut layer = SessionLayer::new(wire::key(&wire::master(KEY)));
     if let Some(store) = store {
         layer = layer.with_store(store.clone());
@@ -148,7 +90,7 @@ const MIB: usize = 1024 * 1024;
 async fn cookieless_flood_creates_nothing() {
     let _one_at_a_time = FLOODS.lock().await;
     let memory = MemoryStore::new();
-    let store = Counting::new(memory.clone());
+    let store = counting(&memory);
     let app = app(Some(&store));
     let started = Instant::now();
     for n in 0..FLOOD {
@@ -162,7 +104,7 @@ async fn cookieless_flood_creates_nothing() {
     let elapsed = started.elapsed();
     eprintln!("{FLOOD} cookieless reads in {elapsed:?}");
     assert_eq!(memory.len(), 0, "sessions stored by cookieless reads");
-    assert_eq!(store.count(CREATE), 0, "create calls");
+    assert_eq!(store.count("create"), 0, "create calls");
     assert_eq!(store.total(), 0, "store calls of any kind");
 }
 
@@ -176,14 +118,14 @@ async fn session_flood_stays_within_capacity_and_memory() {
     const BATCH: usize = 100;
     let _one_at_a_time = FLOODS.lock().await;
     let memory = MemoryStore::new().with_capacity(CAPACITY);
-    let store = Counting::new(memory.clone());
+    let store = counting(&memory);
     let app = app(Some(&store));
 
     let mut first = None;
     for n in 0..WARM_UP {
         let reply = send(&app, bare("/count")).await;
         assert_eq!(reply.status, 200, "warm-up {n}: {}", reply.body);
-        first.get_or_insert_with(|| reply.cookie().expect("a session cookie"));
+        first.get_or_insert_with(|| reply.issued().expect("a session cookie"));
     }
     assert_eq!(memory.len(), CAPACITY, "the warm-up fills the store");
     let before = resident_bytes();
@@ -214,7 +156,7 @@ async fn session_flood_stays_within_capacity_and_memory() {
     );
 
     assert_eq!(
-        store.count(CREATE),
+        store.count("create"),
         WARM_UP + FLOOD,
         "one create per request"
     );
@@ -229,17 +171,17 @@ async fn session_flood_stays_within_capacity_and_memory() {
     // The oldest session was evicted, the newest kept.
     let first = first.unwrap();
     let last = last.unwrap().strip_prefix("session=").unwrap().to_owned();
-    let oldest = crate::support::get_with(&app, "/read", Some(&first)).await;
+    let oldest = get_with(&app, "/read", Some(&first)).await;
     assert_eq!(oldest.json(), json!({"new": true, "views": 0}));
-    let newest = crate::support::get_with(&app, "/read", Some(&last)).await;
+    let newest = get_with(&app, "/read", Some(&last)).await;
     assert_eq!(newest.json(), json!({"new": false, "views": 1}));
 }
 
 // --- hostile Cookie headers ---
 
 /// The backends the header cases run against: the cookie store, and a counted memory store.
-fn backends() -> [(&'static str, Router, Option<Counting>); 2] {
-    let store = Counting::new(MemoryStore::new());
+fn backends() -> [(&'static str, Router, Option<SpyStore>); 2] {
+    let store = counting(&MemoryStore::new());
     [
         ("cookie", app(None), None),
         ("memory", app(Some(&store)), Some(store)),
@@ -247,7 +189,7 @@ fn backends() -> [(&'static str, Router, Option<Counting>); 2] {
 }
 
 /// `GET /read` with raw `Cookie` header lines.
-async fn read_with(app: &Router, cookies: &[&[u8]]) -> Reply {
+async fn read_with(app: &Router, cookies: &[&[u8]]) -> TestResponse {
     let mut request = Request::get("/read");
     for line in cookies {
         request = request.header(header::COOKIE, HeaderValue::from_bytes(line).unwrap());
@@ -258,11 +200,11 @@ async fn read_with(app: &Router, cookies: &[&[u8]]) -> Reply {
 /// A live session with one view, as the `session=<value>` pair.
 async fn live_session(app: &Router) -> String {
     let reply = send(app, bare("/count")).await;
-    format!("session={}", reply.cookie().expect("a session cookie"))
+    format!("session={}", reply.issued().expect("a session cookie"))
 }
 
 /// Asserts the request was served (no 5xx) and whether it found the live session.
-fn assert_found(reply: &Reply, found: bool, what: &str) {
+fn assert_found(reply: &TestResponse, found: bool, what: &str) {
     assert_eq!(reply.status, 200, "{what}: {}", reply.body);
     let expected = if found {
         json!({"new": false, "views": 1})
@@ -339,11 +281,11 @@ async fn thousands_of_cookies_in_one_header() {
                     .unwrap();
                 assert_eq!(send(&app, request).await.status, 200);
             }
-            let loads = store.count(LOAD);
+            let loads = store.count("load");
             let line = format!("{}; {valid}", dead.join("; "));
             let reply = read_with(&app, &[line.as_bytes()]).await;
             assert_eq!(reply.status, 200, "{backend}: {}", reply.body);
-            let spent = store.count(LOAD) - loads;
+            let spent = store.count("load") - loads;
             assert!(
                 spent <= 16,
                 "{spent} store loads for one request with 2 000 signed cookies"
@@ -385,9 +327,9 @@ async fn duplicate_session_cookies() {
         let valid = live_session(&app).await;
         let value = valid.strip_prefix("session=").unwrap();
         let other_key = if backend == "cookie" {
-            wire::sign(&stranger, "2", "e30")
+            wire::signed(&stranger, "2", "e30")
         } else {
-            wire::sign(&stranger, "1", &wire::chosen_id('Z'))
+            wire::signed(&stranger, "1", &wire::chosen_id('Z'))
         };
         let mut tampered = value.to_owned();
         tampered.pop();
@@ -436,25 +378,25 @@ async fn duplicate_session_cookies_write_to_the_valid_session() {
     for (backend, app, store) in backends() {
         let valid = live_session(&app).await;
         let id = wire::session_id(valid.strip_prefix("session=").unwrap(), &wire::master(KEY));
-        let creates = store.as_ref().map(|s| s.count(CREATE));
+        let creates = store.as_ref().map(|s| s.count("create"));
         let request = Request::get("/count")
             .header(header::COOKIE, format!("session=garbage; {valid}"))
             .body(Body::empty())
             .unwrap();
         let reply = send(&app, request).await;
         assert_eq!(reply.status, 200, "{backend}: {}", reply.body);
-        if let Some(cookie) = reply.cookie() {
+        if let Some(cookie) = reply.issued() {
             assert_eq!(
                 wire::session_id(&cookie, &wire::master(KEY)),
                 id,
                 "{backend}"
             );
         }
-        let cookie = reply.cookie().map_or(valid, |c| format!("session={c}"));
+        let cookie = reply.issued().map_or(valid, |c| format!("session={c}"));
         let reply = read_with(&app, &[cookie.as_bytes()]).await;
         assert_eq!(reply.json(), json!({"new": false, "views": 2}), "{backend}");
         if let Some(store) = store {
-            assert_eq!(Some(store.count(CREATE)), creates, "no new session");
+            assert_eq!(Some(store.count("create")), creates, "no new session");
         }
     }
 }

@@ -12,12 +12,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
-use http::{Request, header};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
 use typed_sessions::{Key, Session, SessionLayer, store::SessionStore};
+use typed_sessions_tests::{env_url, get};
 
 #[derive(Session, Default)]
 struct Visit {
@@ -27,15 +23,6 @@ struct Visit {
 async fn count(mut visit: Session<Visit>) -> String {
     visit.views += 1;
     visit.views.to_string()
-}
-
-fn env(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: run the outage tests through `scripts/test`, which starts the \
-             servers and exports how to stop and start them"
-        )
-    })
 }
 
 fn shell(command: &str) {
@@ -51,8 +38,8 @@ struct Outage {
 
 impl Outage {
     fn begin(stop_var: &str, start_var: &str) -> Self {
-        let start = env(start_var);
-        shell(&env(stop_var));
+        let start = env_url(start_var);
+        shell(&env_url(stop_var));
         Self {
             start,
             started: false,
@@ -73,32 +60,23 @@ impl Drop for Outage {
     }
 }
 
+/// What the outage tests look at in a response.
 struct Reply {
     status: u16,
     body: String,
+    /// The `name=value` pair of the first cookie the response set, if any.
     cookie: Option<String>,
 }
 
 async fn fetch(app: &Router, path: &str, cookie: Option<&str>) -> Reply {
-    let mut request = Request::get(path);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned());
-    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let response = get(app, path, cookie).await;
     Reply {
-        status,
-        body: String::from_utf8(body.to_vec()).unwrap(),
-        cookie,
+        status: response.status.as_u16(),
+        cookie: response
+            .set_cookies()
+            .first()
+            .map(|set| set.split(';').next().unwrap().to_owned()),
+        body: response.body,
     }
 }
 
@@ -108,8 +86,8 @@ async fn survive_an_outage(store: impl SessionStore, stop_var: &str, start_var: 
         .with_store(store)
         .with_store_timeout(Duration::from_millis(800));
     let app = Router::new()
-        .route("/count", get(count))
-        .route("/none", get(|| async { "still here" }))
+        .route("/count", axum::routing::get(count))
+        .route("/none", axum::routing::get(|| async { "still here" }))
         .layer(layer);
 
     let first = fetch(&app, "/count", None).await;
@@ -154,7 +132,7 @@ async fn survive_an_outage(store: impl SessionStore, stop_var: &str, start_var: 
 #[cfg(feature = "redis")]
 #[tokio::test]
 async fn redis_outage_answers_503_and_recovers_without_losing_sessions() {
-    let store = typed_sessions::RedisStore::connect(&env("TS_REDIS_URL"))
+    let store = typed_sessions::RedisStore::connect(&env_url("TS_REDIS_URL"))
         .await
         .unwrap()
         .with_prefix(format!("outage-{}:", std::process::id()));
@@ -164,7 +142,7 @@ async fn redis_outage_answers_503_and_recovers_without_losing_sessions() {
 #[cfg(feature = "postgres")]
 #[tokio::test]
 async fn postgres_outage_answers_503_and_recovers_without_losing_sessions() {
-    let store = typed_sessions::PostgresStore::connect(&env("TS_POSTGRES_URL"))
+    let store = typed_sessions::PostgresStore::connect(&env_url("TS_POSTGRES_URL"))
         .await
         .unwrap()
         .with_table_name(format!("outage_{}", std::process::id()))

@@ -18,17 +18,6 @@ mod memory {
     typed_sessions::store_conformance!(store = async { typed_sessions::MemoryStore::new() });
 }
 
-/// The address of a test server, from the environment `scripts/test` sets up.
-///
-/// # Panics
-///
-/// When `var` is not set: store tests never pass silently without their server.
-#[allow(dead_code)]
-pub fn env_url(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: run the store tests through `scripts/test`, which starts Redis, \
-             PostgreSQL and MariaDB on free ports and exports their addresses"
-        )
-    })
-}
+/// The address of a test server (the store files use `crate::env_url`).
+#[allow(unused_imports)]
+pub use typed_sessions_tests::env_url;

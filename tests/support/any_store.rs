@@ -1,0 +1,367 @@
+//! Any store, so that one layer type serves every backend: the memory store, or a client of a
+//! real server connected on first use (apps are built synchronously; connecting is async).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+use tokio::sync::OnceCell;
+use typed_sessions::{
+    Error, MemoryStore,
+    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
+};
+
+#[cfg(feature = "sqlite")]
+use crate::backend::SqliteFile;
+#[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
+use crate::backend::env_url;
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "mysql",
+    feature = "sqlite"
+))]
+use typed_sessions::clock::Clock;
+
+type Init<S> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = S> + Send>> + Send + Sync>;
+
+/// A store connected on first use.
+pub struct Lazy<S> {
+    cell: Arc<OnceCell<S>>,
+    init: Init<S>,
+}
+
+impl<S> Clone for Lazy<S> {
+    fn clone(&self) -> Self {
+        Self {
+            cell: self.cell.clone(),
+            init: self.init.clone(),
+        }
+    }
+}
+
+impl<S: SessionStore> Lazy<S> {
+    #[cfg_attr(
+        not(any(
+            feature = "redis",
+            feature = "postgres",
+            feature = "mysql",
+            feature = "sqlite"
+        )),
+        allow(dead_code)
+    )]
+    fn new<F, Fut>(init: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = S> + Send + 'static,
+    {
+        Self {
+            cell: Arc::new(OnceCell::new()),
+            init: Arc::new(move || Box::pin(init())),
+        }
+    }
+
+    /// The store, connected on the first call.
+    pub async fn get(&self) -> &S {
+        self.cell.get_or_init(|| (self.init)()).await
+    }
+}
+
+/// Any store a test runs against; clones share one client.
+#[derive(Clone)]
+pub enum AnyStore {
+    /// A memory store.
+    Memory(MemoryStore),
+    /// A Redis client, its keys under `<prefix>:`.
+    #[cfg(feature = "redis")]
+    Redis {
+        /// The client.
+        store: Lazy<typed_sessions::RedisStore>,
+        /// The key prefix, without its `:`.
+        prefix: String,
+    },
+    /// A PostgreSQL client on a table of its own.
+    #[cfg(feature = "postgres")]
+    Postgres {
+        /// The client.
+        store: Lazy<typed_sessions::PostgresStore>,
+        /// The table.
+        table: String,
+    },
+    /// A MariaDB client on a table of its own.
+    #[cfg(feature = "mysql")]
+    Mysql {
+        /// The client.
+        store: Lazy<typed_sessions::MySqlStore>,
+        /// The table.
+        table: String,
+    },
+    /// A SQLite database file of its own.
+    #[cfg(feature = "sqlite")]
+    Sqlite {
+        /// The client.
+        store: Lazy<typed_sessions::SqliteStore>,
+        /// The file, removed when the last client and place holding it go.
+        file: Arc<SqliteFile>,
+    },
+}
+
+#[cfg(feature = "redis")]
+impl AnyStore {
+    /// A new client of the test Redis, its keys under `<prefix>:`.
+    pub fn redis(prefix: String, clock: Option<Clock>) -> Self {
+        let p = prefix.clone();
+        let store = Lazy::new(move || {
+            let (prefix, clock) = (format!("{p}:"), clock.clone());
+            async move {
+                let store = typed_sessions::RedisStore::connect(&env_url("TS_REDIS_URL"))
+                    .await
+                    .expect("connect to the test Redis")
+                    .with_prefix(prefix);
+                match clock {
+                    Some(clock) => store.with_clock(clock),
+                    None => store,
+                }
+            }
+        });
+        Self::Redis { store, prefix }
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl AnyStore {
+    /// A new client of the test PostgreSQL, on `table` (created if missing).
+    pub fn postgres(table: String, clock: Option<Clock>) -> Self {
+        let t = table.clone();
+        let store = Lazy::new(move || {
+            let (table, clock) = (t.clone(), clock.clone());
+            async move {
+                let store = typed_sessions::PostgresStore::connect(&env_url("TS_POSTGRES_URL"))
+                    .await
+                    .expect("connect to the test PostgreSQL")
+                    .with_table_name(table)
+                    .expect("a valid table name");
+                let store = match clock {
+                    Some(clock) => store.with_clock(clock),
+                    None => store,
+                };
+                store.migrate().await.expect("create the table");
+                store
+            }
+        });
+        Self::Postgres { store, table }
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl AnyStore {
+    /// A new client of the test MariaDB, on `table` (created if missing).
+    pub fn mysql(table: String, clock: Option<Clock>) -> Self {
+        let t = table.clone();
+        let store = Lazy::new(move || {
+            let (table, clock) = (t.clone(), clock.clone());
+            async move {
+                let store = typed_sessions::MySqlStore::connect(&env_url("TS_MYSQL_URL"))
+                    .await
+                    .expect("connect to the test MariaDB")
+                    .with_table_name(table)
+                    .expect("a valid table name");
+                let store = match clock {
+                    Some(clock) => store.with_clock(clock),
+                    None => store,
+                };
+                store.migrate().await.expect("create the table");
+                store
+            }
+        });
+        Self::Mysql { store, table }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl AnyStore {
+    /// A new client of the SQLite database in `file` (created if missing).
+    pub fn sqlite(file: Arc<SqliteFile>, clock: Option<Clock>) -> Self {
+        let url = file.url();
+        let store = Lazy::new(move || {
+            let (url, clock) = (url.clone(), clock.clone());
+            async move {
+                let store = typed_sessions::SqliteStore::connect(&url)
+                    .await
+                    .expect("open the test SQLite database");
+                let store = match clock {
+                    Some(clock) => store.with_clock(clock),
+                    None => store,
+                };
+                store.migrate().await.expect("create the table");
+                store
+            }
+        });
+        Self::Sqlite { store, file }
+    }
+}
+
+impl AnyStore {
+    /// The number of sessions stored (live or not yet swept).
+    pub async fn len(&self) -> usize {
+        match self {
+            Self::Memory(store) => store.len(),
+            #[cfg(feature = "redis")]
+            Self::Redis { store, prefix } => {
+                store.get().await;
+                redis_keys(prefix).await.len()
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres { store, table } => {
+                store.get().await;
+                let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
+                    .await
+                    .unwrap();
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM {table}"
+                )))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                usize::try_from(count).unwrap()
+            }
+            #[cfg(feature = "mysql")]
+            Self::Mysql { store, table } => {
+                store.get().await;
+                let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
+                    .await
+                    .unwrap();
+                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT COUNT(*) FROM {table}"
+                )))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+                usize::try_from(count).unwrap()
+            }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { store, file } => {
+                store.get().await;
+                let pool = sqlx::SqlitePool::connect(&file.url()).await.unwrap();
+                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                usize::try_from(count).unwrap()
+            }
+        }
+    }
+
+    /// Whether no session is stored.
+    pub async fn is_empty(&self) -> bool {
+        self.len().await == 0
+    }
+
+    /// Forgets every session of this store.
+    pub async fn clear(&self) {
+        match self {
+            Self::Memory(store) => store.clear(),
+            #[cfg(feature = "redis")]
+            Self::Redis { store, prefix } => {
+                let store = store.get().await;
+                for key in redis_keys(prefix).await {
+                    let hex = key.rsplit(':').next().unwrap().to_owned();
+                    store
+                        .remove(&StoreKey::from_digest_hex(hex).unwrap())
+                        .await
+                        .unwrap();
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres { store, table } => {
+                store.get().await;
+                let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
+                    .await
+                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            #[cfg(feature = "mysql")]
+            Self::Mysql { store, table } => {
+                store.get().await;
+                let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
+                    .await
+                    .unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { store, file } => {
+                store.get().await;
+                let pool = sqlx::SqlitePool::connect(&file.url()).await.unwrap();
+                sqlx::query("DELETE FROM sessions")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn redis_keys(prefix: &str) -> Vec<String> {
+    let client = redis::Client::open(env_url("TS_REDIS_URL")).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut connection)
+        .await
+        .unwrap()
+}
+
+/// Runs `$call` on whichever store `$self` is.
+macro_rules! delegate {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::Memory($store) => $call,
+            #[cfg(feature = "redis")]
+            AnyStore::Redis { store, .. } => {
+                let $store = store.get().await;
+                $call
+            }
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres { store, .. } => {
+                let $store = store.get().await;
+                $call
+            }
+            #[cfg(feature = "mysql")]
+            AnyStore::Mysql { store, .. } => {
+                let $store = store.get().await;
+                $call
+            }
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite { store, .. } => {
+                let $store = store.get().await;
+                $call
+            }
+        }
+    };
+}
+
+impl SessionStore for AnyStore {
+    async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> {
+        delegate!(self, store => store.load(key).await)
+    }
+    async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
+        delegate!(self, store => store.create(key, record).await)
+    }
+    async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        delegate!(self, store => store.patch(key, patch).await)
+    }
+    async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
+        delegate!(self, store => store.remove(key).await)
+    }
+    async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
+        delegate!(self, store => store.touch(key, expires).await)
+    }
+}
