@@ -7,55 +7,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The library's source folder, from this package or the library's own.
-fn source() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../session/src")
-}
-
-/// The text of `path` without comments (so that prose naming `crate::x` does not count).
-fn without_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                out.extend(chars.next());
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match (c, chars.peek()) {
-            ('"', _) => {
-                in_string = true;
-                out.push(c);
-            }
-            ('/', Some('/')) => {
-                for c in chars.by_ref() {
-                    if c == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                let mut last = ' ';
-                for c in chars.by_ref() {
-                    if last == '*' && c == '/' {
-                        break;
-                    }
-                    last = c;
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    out
-}
+use typed_sessions_tests::source::{library_source, walk, without_comments};
 
 /// `text` without its `#[cfg(test)] mod name { ... }` blocks, and the names of the modules it
 /// declares `#[cfg(test)] mod name;` (whose files are test code as a whole).
@@ -136,7 +90,7 @@ fn module_sources(path: &Path) -> Vec<String> {
 
 /// Module name → the modules its non-test code imports.
 fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
-    let src = source();
+    let src = library_source();
     let mut modules = BTreeMap::new();
     for entry in fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
@@ -302,7 +256,7 @@ fn the_test_code_of_a_module_does_not_count() {
 
 /// The names the crate root exports: its `pub use` items and its exported macros.
 fn root_names() -> Vec<String> {
-    let lib = without_comments(&fs::read_to_string(source().join("lib.rs")).unwrap());
+    let lib = without_comments(&fs::read_to_string(library_source().join("lib.rs")).unwrap());
     let mut names = Vec::new();
     for item in lib.split(';') {
         let item = item.trim();
@@ -329,7 +283,7 @@ fn root_names() -> Vec<String> {
             names.push(name.to_owned());
         }
     }
-    for file in walk(&source()) {
+    for file in walk(&library_source()) {
         let code = fs::read_to_string(&file).unwrap();
         let mut rest = code.as_str();
         while let Some(at) = rest.find("#[macro_export]") {
@@ -346,19 +300,6 @@ fn root_names() -> Vec<String> {
     names.sort();
     names.dedup();
     names
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
 }
 
 #[test]

@@ -3,11 +3,8 @@
 //! library shows how it is used in an `# Examples` section (which rustdoc compiles).
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use typed_sessions_tests::source::{repository, walk};
 
 /// The first `rust` code block after `marker` in `text`, with `prefix` stripped per line.
 fn first_rust_block(text: &str, marker: &str, prefix: &str) -> String {
@@ -41,20 +38,6 @@ fn readme_quick_start_is_the_crate_doctest() {
         first_rust_block(&lib, "# Quick start", "//! "),
         "README's quick start and the crate doc example differ"
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The public items of `code` (`pub fn`, `pub struct`, ... and the methods of a `pub trait`)

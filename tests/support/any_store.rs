@@ -16,6 +16,10 @@ use typed_sessions::{
 use crate::backend::SqliteFile;
 #[cfg(any(feature = "redis", feature = "postgres", feature = "mysql"))]
 use crate::backend::env_url;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+use crate::raw_sql::RawSql;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+use sqlx::Pool;
 #[cfg(any(
     feature = "redis",
     feature = "postgres",
@@ -23,6 +27,8 @@ use crate::backend::env_url;
     feature = "sqlite"
 ))]
 use typed_sessions::clock::Clock;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+use typed_sessions::store::{SqlDialect, SqlStore};
 
 type Init<S> = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = S> + Send>> + Send + Sync>;
 
@@ -83,20 +89,10 @@ pub enum AnyStore {
     },
     /// A PostgreSQL client on a table of its own.
     #[cfg(feature = "postgres")]
-    Postgres {
-        /// The client.
-        store: Lazy<typed_sessions::PostgresStore>,
-        /// The table.
-        table: String,
-    },
+    Postgres(Lazy<typed_sessions::PostgresStore>),
     /// A MariaDB client on a table of its own.
     #[cfg(feature = "mysql")]
-    Mysql {
-        /// The client.
-        store: Lazy<typed_sessions::MySqlStore>,
-        /// The table.
-        table: String,
-    },
+    Mysql(Lazy<typed_sessions::MySqlStore>),
     /// A SQLite database file of its own.
     #[cfg(feature = "sqlite")]
     Sqlite {
@@ -129,75 +125,52 @@ impl AnyStore {
     }
 }
 
-#[cfg(feature = "postgres")]
+/// A new client of the SQL database at `url`, on `table` (created if missing), or on the
+/// default table.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+fn sql<DB: SqlDialect>(
+    url: String,
+    table: Option<String>,
+    clock: Option<Clock>,
+) -> Lazy<SqlStore<DB>> {
+    Lazy::new(move || {
+        let (url, table, clock) = (url.clone(), table.clone(), clock.clone());
+        async move {
+            let mut store = SqlStore::<DB>::connect(&url)
+                .await
+                .unwrap_or_else(|e| panic!("connect to the test database {url}: {e}"));
+            if let Some(table) = table {
+                store = store.with_table_name(table).expect("a valid table name");
+            }
+            if let Some(clock) = clock {
+                store = store.with_clock(clock);
+            }
+            store.migrate().await.expect("create the table");
+            store
+        }
+    })
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 impl AnyStore {
     /// A new client of the test PostgreSQL, on `table` (created if missing).
+    #[cfg(feature = "postgres")]
     pub fn postgres(table: String, clock: Option<Clock>) -> Self {
-        let t = table.clone();
-        let store = Lazy::new(move || {
-            let (table, clock) = (t.clone(), clock.clone());
-            async move {
-                let store = typed_sessions::PostgresStore::connect(&env_url("TS_POSTGRES_URL"))
-                    .await
-                    .expect("connect to the test PostgreSQL")
-                    .with_table_name(table)
-                    .expect("a valid table name");
-                let store = match clock {
-                    Some(clock) => store.with_clock(clock),
-                    None => store,
-                };
-                store.migrate().await.expect("create the table");
-                store
-            }
-        });
-        Self::Postgres { store, table }
+        let store = sql(env_url("TS_POSTGRES_URL"), Some(table), clock);
+        Self::Postgres(store)
     }
-}
 
-#[cfg(feature = "mysql")]
-impl AnyStore {
     /// A new client of the test MariaDB, on `table` (created if missing).
+    #[cfg(feature = "mysql")]
     pub fn mysql(table: String, clock: Option<Clock>) -> Self {
-        let t = table.clone();
-        let store = Lazy::new(move || {
-            let (table, clock) = (t.clone(), clock.clone());
-            async move {
-                let store = typed_sessions::MySqlStore::connect(&env_url("TS_MYSQL_URL"))
-                    .await
-                    .expect("connect to the test MariaDB")
-                    .with_table_name(table)
-                    .expect("a valid table name");
-                let store = match clock {
-                    Some(clock) => store.with_clock(clock),
-                    None => store,
-                };
-                store.migrate().await.expect("create the table");
-                store
-            }
-        });
-        Self::Mysql { store, table }
+        let store = sql(env_url("TS_MYSQL_URL"), Some(table), clock);
+        Self::Mysql(store)
     }
-}
 
-#[cfg(feature = "sqlite")]
-impl AnyStore {
     /// A new client of the SQLite database in `file` (created if missing).
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(file: Arc<SqliteFile>, clock: Option<Clock>) -> Self {
-        let url = file.url();
-        let store = Lazy::new(move || {
-            let (url, clock) = (url.clone(), clock.clone());
-            async move {
-                let store = typed_sessions::SqliteStore::connect(&url)
-                    .await
-                    .expect("open the test SQLite database");
-                let store = match clock {
-                    Some(clock) => store.with_clock(clock),
-                    None => store,
-                };
-                store.migrate().await.expect("create the table");
-                store
-            }
-        });
+        let store = sql(file.url(), None, clock);
         Self::Sqlite { store, file }
     }
 }
@@ -213,43 +186,11 @@ impl AnyStore {
                 redis_keys(prefix).await.len()
             }
             #[cfg(feature = "postgres")]
-            Self::Postgres { store, table } => {
-                store.get().await;
-                let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
-                    .await
-                    .unwrap();
-                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT COUNT(*) FROM {table}"
-                )))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-                usize::try_from(count).unwrap()
-            }
+            Self::Postgres(store) => sql_len(store.get().await).await,
             #[cfg(feature = "mysql")]
-            Self::Mysql { store, table } => {
-                store.get().await;
-                let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
-                    .await
-                    .unwrap();
-                let count: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "SELECT COUNT(*) FROM {table}"
-                )))
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-                usize::try_from(count).unwrap()
-            }
+            Self::Mysql(store) => sql_len(store.get().await).await,
             #[cfg(feature = "sqlite")]
-            Self::Sqlite { store, file } => {
-                store.get().await;
-                let pool = sqlx::SqlitePool::connect(&file.url()).await.unwrap();
-                let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-                usize::try_from(count).unwrap()
-            }
+            Self::Sqlite { store, .. } => sql_len(store.get().await).await,
         }
     }
 
@@ -274,38 +215,33 @@ impl AnyStore {
                 }
             }
             #[cfg(feature = "postgres")]
-            Self::Postgres { store, table } => {
-                store.get().await;
-                let pool = sqlx::PgPool::connect(&env_url("TS_POSTGRES_URL"))
-                    .await
-                    .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
+            Self::Postgres(store) => sql_clear(store.get().await).await,
             #[cfg(feature = "mysql")]
-            Self::Mysql { store, table } => {
-                store.get().await;
-                let pool = sqlx::MySqlPool::connect(&env_url("TS_MYSQL_URL"))
-                    .await
-                    .unwrap();
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
+            Self::Mysql(store) => sql_clear(store.get().await).await,
             #[cfg(feature = "sqlite")]
-            Self::Sqlite { store, file } => {
-                store.get().await;
-                let pool = sqlx::SqlitePool::connect(&file.url()).await.unwrap();
-                sqlx::query("DELETE FROM sessions")
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
+            Self::Sqlite { store, .. } => sql_clear(store.get().await).await,
         }
     }
+}
+
+/// The rows of a SQL store's table.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+async fn sql_len<DB: SqlDialect>(store: &SqlStore<DB>) -> usize
+where
+    Pool<DB>: RawSql,
+{
+    let rows = store.pool().count_rows(store.table_name()).await;
+    usize::try_from(rows).unwrap()
+}
+
+/// Deletes every row of a SQL store's table.
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+async fn sql_clear<DB: SqlDialect>(store: &SqlStore<DB>)
+where
+    Pool<DB>: RawSql,
+{
+    let table = store.table_name();
+    store.pool().execute(format!("DELETE FROM {table}")).await;
 }
 
 #[cfg(feature = "redis")]
@@ -330,12 +266,12 @@ macro_rules! delegate {
                 $call
             }
             #[cfg(feature = "postgres")]
-            AnyStore::Postgres { store, .. } => {
+            AnyStore::Postgres(store) => {
                 let $store = store.get().await;
                 $call
             }
             #[cfg(feature = "mysql")]
-            AnyStore::Mysql { store, .. } => {
+            AnyStore::Mysql(store) => {
                 let $store = store.get().await;
                 $call
             }

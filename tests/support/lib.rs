@@ -10,6 +10,8 @@
 //!   cookie helpers, and a client that keeps its cookie like a browser;
 //! - [`reference`](mod@reference), [`account`]: the sessions and handlers the tests share;
 //! - [`logs`]: log capture;
+//! - `raw_sql`: raw SQL on a test database, behind a store's back (with a SQL store feature);
+//! - [`source`]: the library's source read as text, for the checks of its shape and docs;
 //! - [`input`]: the hostile-input fixture, oracle and strategies of the hardening tests and the
 //!   fuzz targets;
 //! - [`on_backends!`]: one `#[tokio::test]` per backend.
@@ -21,8 +23,11 @@ pub mod backend;
 pub mod client;
 pub mod input;
 pub mod logs;
+#[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+pub mod raw_sql;
 pub mod reference;
 pub mod response;
+pub mod source;
 pub mod spy;
 pub mod wire;
 
