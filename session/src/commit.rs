@@ -1,11 +1,15 @@
 //! The end of a request: what happens to the session after the handler answered and before the
-//! response leaves. [`finish`] is the one entry point; it reads top to bottom in the order the
-//! decisions are made:
+//! response leaves. The service asks [`untouched`] first, then [`finish`], the one entry point for
+//! a session that was loaded; together they read top to bottom in the order the decisions are
+//! made:
 //!
-//! 1. no handler extracted the session → the response passes untouched;
+//! 1. no handler extracted the session → the response passes untouched (a load that failed is
+//!    rendered as the application asked);
 //! 2. the response depends on the session → `Vary: Cookie`;
 //! 3. the request is outside the cookie's path → nothing is saved;
-//! 4. a 5xx response → the request's changes are discarded (unless configured otherwise);
+//! 4. a 5xx response → the request's data changes are discarded (unless configured otherwise),
+//!    but what it ended stays ended: a destroyed session is removed, and a regenerated one
+//!    loses its old id;
 //! 5. a failure deferred from a handle → the request fails;
 //! 6. what the request did to the session ([`Change`]), carried out by the backend:
 //!    - destroyed, or a new session nobody wrote to → nothing stored (a destroyed stored
@@ -14,7 +18,8 @@
 //!    - dirty → the changed fields written; refresh → the idle deadline moved;
 //!    - reissue → the cookie re-signed with the newest key; unchanged → nothing at all;
 //! 7. the cookie is set or expired, or a failed save becomes an error response (500; 503 when
-//!    the store is out of reach; 409 when a concurrent request removed the session).
+//!    the store is out of reach; 409 when a concurrent request removed the session), with a
+//!    generic body or the application's own; the detail goes to the log.
 //!
 //! The cookie store and a store session that nothing changed settle at once, without a future;
 //! store writes are planned under the state's lock and carried out after it.
@@ -22,7 +27,7 @@
 use std::sync::Arc;
 
 use axum_core::body::Body;
-use axum_core::response::{IntoResponse, Response};
+use axum_core::response::Response;
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
 
@@ -31,6 +36,7 @@ use crate::backend::external::{self, Calls, Planned};
 use crate::backend::{Moment, cookie};
 use crate::config::Config;
 use crate::cookies::CookieAction;
+use crate::failure;
 use crate::request::RequestState;
 use crate::state::{Change, SessionState};
 
@@ -51,13 +57,28 @@ pub(crate) struct Pending {
     calls: Calls,
 }
 
-/// Commits the session into `response`: at once when that needs no store call, otherwise up to
-/// the store calls that [`finish_pending`] makes.
-pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finished {
-    // 1. Nothing read the session, so nothing can have changed it.
-    if !state.was_loaded() {
-        return Finished::Now(response);
+/// Step 1, for a request whose handlers never loaded the session: nothing read it, so nothing
+/// can have changed it. A load that failed answered through the extractor's rejection, which
+/// the application may render its own way. This is the path of every route that never extracts
+/// a session: one pointer check unless the application renders failures.
+#[inline]
+pub(crate) fn untouched(state: &RequestState, response: Response) -> Response {
+    match &state.config().render_failure {
+        None => response,
+        Some(render) => match state.load_failure() {
+            Some(status) if status == response.status() => failure::response(Some(render), status),
+            _ => response,
+        },
     }
+}
+
+/// Commits the loaded session into `response`: at once when that needs no store call,
+/// otherwise up to the store calls that [`finish_pending`] makes.
+pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finished {
+    debug_assert!(
+        state.was_loaded(),
+        "an untouched session goes through `untouched`"
+    );
     // 2. The response depends on the session: shared caches must not serve it to others.
     add_vary_cookie(&mut response);
     let config = state.config();
@@ -74,10 +95,13 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
     if session.is_out_of_scope() {
         return Finished::Now(response);
     }
-    // 4. A server error discards the request's changes.
+    // 4. A server error discards the request's data changes; a logout still logs out.
     if response.status().is_server_error() && !config.save_on_server_error {
-        tracing::debug!("server error response: session changes discarded");
-        return Finished::Now(response);
+        if !session.keep_only_removals() {
+            tracing::debug!("server error response: session changes discarded");
+            return Finished::Now(response);
+        }
+        tracing::debug!("server error response: data changes discarded, removals kept");
     }
     match save(config, &mut session, moment) {
         Saving::Settled(outcome) => {
@@ -144,7 +168,7 @@ fn conclude(
         Err(error) => {
             tracing::error!(%error, "failed to save the session");
             let expire = matches!(error, Error::RemovedConcurrently);
-            let mut response = (error.status(), error.to_string()).into_response();
+            let mut response = failure::response(config.render_failure.as_ref(), error.status());
             add_vary_cookie(&mut response);
             if expire {
                 apply(config, &mut response, CookieAction::Expire);
@@ -178,11 +202,10 @@ fn apply(config: &Config, response: &mut Response, action: CookieAction) {
         }
         Err(error) => {
             tracing::error!(%error, "session cookie is not a valid header value");
-            *response = (
+            *response = failure::response(
+                config.render_failure.as_ref(),
                 http::StatusCode::INTERNAL_SERVER_ERROR,
-                "session cookie is not a valid header value",
-            )
-                .into_response();
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::CookieConfig;
 use crate::expiry::Expiry;
+use crate::failure::Render;
 use crate::store::DynStore;
 
 /// Everything a layer was configured with. Built by [`SessionLayer`](crate::SessionLayer)'s
@@ -28,6 +29,8 @@ pub(crate) struct Config {
     /// Why this configuration cannot work, when the layer was installed anyway: every request
     /// that extracts a session then fails with a 500 instead of running on a broken setup.
     pub(crate) misconfigured: Option<Arc<str>>,
+    /// The application's rendering of failed sessions; generic bodies when `None`.
+    pub(crate) render_failure: Option<Render>,
 }
 
 impl Config {
@@ -42,6 +45,7 @@ impl Config {
             save_on_server_error: false,
             store_timeout: Duration::from_secs(1),
             misconfigured: None,
+            render_failure: None,
         }
     }
 }

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::commit;
 use crate::data::SessionData;
+use crate::failure;
 use crate::id::SessionId;
 use crate::request::{Handle, RequestState};
 use crate::store::Fields;
@@ -301,10 +302,10 @@ where
             .get::<Handle>()
             .cloned()
             .ok_or(SessionRejection::MissingLayer)?;
-        state
-            .ensure_loaded(&parts.headers, parts.uri.path())
-            .await
-            .map_err(SessionRejection::Load)?;
+        if let Err(error) = state.ensure_loaded(&parts.headers, parts.uri.path()).await {
+            state.note_load_failure(error.status());
+            return Err(SessionRejection::Load(error));
+        }
         let (value, epoch) = {
             let session = state.lock();
             (T::decode(session.fields()), session.epoch())
@@ -319,6 +320,12 @@ where
 }
 
 /// Why a [`Session<T>`] could not be extracted; answers as an error response.
+///
+/// A failed load answers its status (500, or 503 when the store is out of reach) with a short,
+/// generic body, or the application's own rendering
+/// ([`SessionLayer::with_error_response`](crate::SessionLayer::with_error_response)); what went
+/// wrong is logged, never sent to the client. A missing layer is a mistake in the application
+/// itself, and its body says how to fix it.
 ///
 /// # Examples
 ///
@@ -349,6 +356,9 @@ impl IntoResponse for SessionRejection {
             Self::Load(error) => error.status(),
         };
         tracing::error!(error = %self, "session extraction failed");
-        (status, self.to_string()).into_response()
+        match self {
+            Self::MissingLayer => (status, self.to_string()).into_response(),
+            Self::Load(_) => failure::response(None, status),
+        }
     }
 }

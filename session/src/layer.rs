@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum_core::response::Response;
 use cookie::SameSite;
+use http::StatusCode;
 use tower_layer::Layer;
 
 use crate::Error;
@@ -12,6 +14,7 @@ use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::config::Config;
 use crate::cookies::is_valid_name;
+use crate::failure::Render;
 use crate::key::{Key, KeyRing};
 use crate::service::SessionService;
 use crate::store::SessionStore;
@@ -350,6 +353,39 @@ impl SessionLayer {
     /// ```
     pub fn with_store_timeout(self, timeout: Duration) -> Self {
         self.edit(|c| c.store_timeout = timeout)
+    }
+
+    /// Renders the responses of requests whose session could not be loaded or saved: 500, 503
+    /// when the store is out of reach or too slow, 409 when a concurrent request removed the
+    /// session. By default they carry a short, generic body; what went wrong is logged either
+    /// way and never sent to the client.
+    ///
+    /// # Examples
+    ///
+    /// An API answering JSON:
+    ///
+    /// ```
+    /// use axum::Json;
+    /// use axum::http::StatusCode;
+    /// use axum::response::IntoResponse;
+    /// use typed_sessions::{Key, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(Key::generate()).with_error_response(|status: StatusCode| {
+    ///     let code = match status {
+    ///         StatusCode::SERVICE_UNAVAILABLE => "session_store_unavailable",
+    ///         StatusCode::CONFLICT => "session_ended_meanwhile",
+    ///         _ => "session_error",
+    ///     };
+    ///     (status, Json(serde_json::json!({ "error": code }))).into_response()
+    /// });
+    /// # let _ = layer;
+    /// ```
+    pub fn with_error_response(
+        self,
+        render: impl Fn(StatusCode) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        let render = Render::new(render);
+        self.edit(|c| c.render_failure = Some(render))
     }
 
     /// Reads the time from `clock` (tests use a [`ManualClock`](crate::clock::ManualClock)).

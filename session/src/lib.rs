@@ -120,6 +120,7 @@ mod data;
 mod error;
 mod expiry;
 mod extract;
+mod failure;
 mod id;
 mod key;
 mod layer;

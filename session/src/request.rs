@@ -2,9 +2,10 @@
 //! once on the first extraction, shared by every `Session<_>` of the request, and handed to the
 //! commit when the response comes back.
 
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use tokio::sync::OnceCell;
 
 use crate::Error;
@@ -22,6 +23,8 @@ pub(crate) struct RequestState {
     config: Arc<Config>,
     loaded: OnceCell<()>,
     session: Mutex<SessionState>,
+    /// The status a failed load answered with (0: none), for the commit to render it.
+    load_failure: AtomicU16,
 }
 
 impl RequestState {
@@ -30,6 +33,7 @@ impl RequestState {
             config,
             loaded: OnceCell::new(),
             session: Mutex::new(SessionState::default()),
+            load_failure: AtomicU16::new(0),
         }
     }
 
@@ -48,6 +52,7 @@ impl RequestState {
                 .unwrap_or_else(PoisonError::into_inner) = SessionState::default();
         }
         self.session.clear_poison();
+        *self.load_failure.get_mut() = 0;
     }
 
     /// The session, locked. A panic while it was held cannot leave it worse than a session
@@ -61,6 +66,16 @@ impl RequestState {
     /// Whether any handler extracted the session in this request.
     pub(crate) fn was_loaded(&self) -> bool {
         self.loaded.initialized()
+    }
+
+    /// Notes that loading failed and the request answers `status`.
+    pub(crate) fn note_load_failure(&self, status: StatusCode) {
+        self.load_failure.store(status.as_u16(), Ordering::Relaxed);
+    }
+
+    /// The status a failed load answered with, if loading failed.
+    pub(crate) fn load_failure(&self) -> Option<StatusCode> {
+        StatusCode::from_u16(self.load_failure.load(Ordering::Relaxed)).ok()
     }
 
     /// Loads the session once per request, however many handles are extracted.

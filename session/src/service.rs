@@ -191,6 +191,7 @@ where
                     let response = ready!(future.poll(cx))?;
                     let state = state.take().expect("polled after completion");
                     if !state.was_loaded() {
+                        let response = commit::untouched(&state, response);
                         this.pool.give_back(state);
                         return Poll::Ready(Ok(response));
                     }

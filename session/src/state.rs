@@ -363,6 +363,28 @@ impl SessionState {
         self.key.get_or_insert_with(|| id.store_key()).clone()
     }
 
+    /// A server error: the request's data changes are dropped, but what it ended stays ended.
+    /// A destroyed session is still removed, and a regenerated one loses its old id (the new
+    /// one is not saved, so the session ends). Returns whether anything is left to commit.
+    pub(crate) fn keep_only_removals(&mut self) -> bool {
+        if let Some(old) = self.rekey_from.take() {
+            self.remove = Some(old);
+        }
+        if self.remove.is_none() {
+            return false;
+        }
+        self.set_id(None);
+        self.fields.clear();
+        self.changed.clear();
+        self.is_new = true;
+        self.stale_cookie = false;
+        self.refresh = false;
+        // Failures of the discarded changes (an encoding error, a failed explicit save) go
+        // with them: the response already reports an error.
+        self.error = None;
+        true
+    }
+
     /// The state once a save went through.
     pub(crate) fn saved(&mut self, created: OffsetDateTime, expires: OffsetDateTime) {
         self.changed.clear();

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::StatusCode;
-use typed_sessions::{Session, store::SessionStore};
+use typed_sessions::{Session, SessionLayer, SessionRejection, store::SessionStore};
 
 use typed_sessions_tests::wire::store_key_of;
 use typed_sessions_tests::*;
@@ -29,6 +29,27 @@ fn counted_routes(runs: Arc<AtomicUsize>) -> Router {
     )
 }
 
+/// The response says nothing about the store's failure (`detail`); the log does.
+#[track_caller]
+fn assert_quiet(response: &TestResponse, logs: &Logs, detail: &str) {
+    let expected = match response.status.as_u16() {
+        503 => "service unavailable: try again shortly",
+        409 => "the session changed during this request: try again",
+        _ => "internal server error",
+    };
+    assert_eq!(
+        response.body, expected,
+        "a generic body for {}",
+        response.status
+    );
+    assert!(!response.body.contains(detail), "{}", response.body);
+    let logged = logs.take();
+    assert!(
+        logged.contains(detail),
+        "the detail goes to the log: {logged}"
+    );
+}
+
 #[tokio::test]
 async fn err_01_store_load_error_is_500_and_handler_not_run() {
     let runs = Arc::new(AtomicUsize::new(0));
@@ -41,9 +62,10 @@ async fn err_01_store_load_error_is_500_and_handler_not_run() {
         fail: vec!["load"],
         ..Default::default()
     });
+    let (logs, _capture) = Logs::capture();
     let r2 = app.get("/counted", Some(&r1.replay())).await;
     assert_eq!(r2.status, 500);
-    assert!(r2.body.contains("boom!"), "{}", r2.body);
+    assert_quiet(&r2, &logs, "boom!");
     assert_eq!(runs.load(Ordering::SeqCst), 0, "the handler must not run");
     assert!(r2.set_cookies().is_empty(), "{r2:?}");
     assert_eq!(app.store_calls(), ["load"]);
@@ -99,9 +121,10 @@ async fn err_03_store_create_error_is_500_without_cookie() {
         fail: vec!["create"],
         ..Default::default()
     });
+    let (logs, _capture) = Logs::capture();
     let r1 = app.get("/set", None).await;
     assert_eq!(r1.status, 500);
-    assert!(r1.body.contains("boom!"), "{}", r1.body);
+    assert_quiet(&r1, &logs, "boom!");
     assert!(r1.set_cookies().is_empty(), "{r1:?}");
     assert_eq!(app.store_calls(), ["create"]);
     assert!(app.spy().inner.is_empty().await);
@@ -150,9 +173,10 @@ async fn err_03_store_remove_error_is_500_without_cookie() {
         fail: vec!["remove"],
         ..Default::default()
     });
+    let (logs, _capture) = Logs::capture();
     let r2 = app.get("/destroy", Some(&r1.replay())).await;
     assert_eq!(r2.status, 500);
-    assert!(r2.body.contains("boom!"), "{}", r2.body);
+    assert_quiet(&r2, &logs, "boom!");
     assert!(r2.set_cookies().is_empty(), "{r2:?}");
     assert_eq!(app.store_calls(), ["load", "remove"]);
 }
@@ -318,5 +342,190 @@ on_backends!(
         }
         let r3 = app.get("/read", Some(&r1.replay())).await;
         assert_eq!(r3.body, "hello 0");
+    }
+);
+
+on_backends!(
+    store_failures_are_never_echoed_to_the_client,
+    [Memory],
+    |backend| async move {
+        // What a client saw before: `session store unavailable: connection refused ...`.
+        let app = TestApp::new(backend, reference_routes());
+        let r1 = app.get("/set", None).await;
+        let cookie = r1.replay();
+        let (logs, _capture) = Logs::capture();
+        for (kind, path, status) in [
+            ("load", "/read", 503),
+            ("patch", "/count", 503),
+            ("remove", "/destroy", 503),
+        ] {
+            app.spy().set_faults(Faults {
+                unavailable: vec![kind],
+                ..Default::default()
+            });
+            let failed = app.get(path, Some(&cookie)).await;
+            assert_eq!(failed.status, status, "{kind}");
+            assert_quiet(&failed, &logs, "connection refused");
+        }
+        app.spy().set_faults(Faults {
+            fail: vec!["create"],
+            ..Default::default()
+        });
+        let failed = app.get("/set", None).await;
+        assert_eq!(failed.status, 500);
+        assert_quiet(&failed, &logs, "boom!");
+    }
+);
+
+/// Renders every session failure as JSON naming its status.
+fn json_errors(layer: SessionLayer) -> SessionLayer {
+    layer.with_error_response(|status| {
+        let body = serde_json::json!({ "error": "session", "status": status.as_u16() });
+        (status, axum::Json(body)).into_response()
+    })
+}
+
+on_backends!(
+    the_application_renders_session_failures,
+    [Memory],
+    |backend| async move {
+        let app = TestApp::with(backend, reference_routes(), json_errors);
+        let r1 = app.get("/set", None).await;
+        let cookie = r1.replay();
+
+        // A failed load, answered through the extractor's rejection.
+        app.spy().set_faults(Faults {
+            unavailable: vec!["load"],
+            ..Default::default()
+        });
+        let load = app.get("/read", Some(&cookie)).await;
+        assert_eq!(load.status, 503);
+        assert_eq!(
+            load.json(),
+            serde_json::json!({"error": "session", "status": 503})
+        );
+
+        // A failed save.
+        app.spy().set_faults(Faults {
+            fail: vec!["patch"],
+            ..Default::default()
+        });
+        let save = app.get("/count", Some(&cookie)).await;
+        assert_eq!(save.status, 500);
+        assert_eq!(
+            save.json(),
+            serde_json::json!({"error": "session", "status": 500})
+        );
+
+        // A session removed by a concurrent request (a logout while this one was writing):
+        // 409, and the cookie still expired.
+        app.spy().set_faults(Faults {
+            delay: Some(("patch", Duration::from_millis(200))),
+            ..Default::default()
+        });
+        let logout = async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            app.spy()
+                .inner
+                .remove(&store_key_of(&cookie))
+                .await
+                .unwrap();
+        };
+        let (conflict, ()) = tokio::join!(app.get("/count", Some(&cookie)), logout);
+        assert_eq!(conflict.status, 409);
+        assert_eq!(
+            conflict.json(),
+            serde_json::json!({"error": "session", "status": 409})
+        );
+        assert!(conflict.expires_cookie("session"), "{conflict:?}");
+    }
+);
+
+#[tokio::test]
+async fn a_handler_that_handles_the_rejection_itself_is_left_alone() {
+    async fn lenient(
+        session: Result<Session<Msg>, SessionRejection>,
+    ) -> (StatusCode, &'static str) {
+        match session {
+            Ok(_) => (StatusCode::OK, "session"),
+            Err(_) => (StatusCode::OK, "no session today"),
+        }
+    }
+    let routes = reference_routes().route("/lenient", get(lenient));
+    let app = TestApp::with(Backend::Memory, routes, json_errors);
+    let r1 = app.get("/set", None).await;
+    app.spy().set_faults(Faults {
+        unavailable: vec!["load"],
+        ..Default::default()
+    });
+    let answered = app.get("/lenient", Some(&r1.replay())).await;
+    assert_eq!(
+        (answered.status, answered.body.as_str()),
+        (StatusCode::OK, "no session today")
+    );
+}
+
+/// `/logout_fails` destroys the session and answers 500; `/login_fails` regenerates it, logs
+/// in as `mallory` and answers 500.
+fn failing_account_routes() -> Router {
+    async fn logout_fails(mut session: Session<Msg>) -> StatusCode {
+        session.destroy();
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    async fn login_fails(mut session: Session<Msg>) -> StatusCode {
+        session.regenerate();
+        session.message = "mallory".into();
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    reference_routes()
+        .route("/logout_fails", get(logout_fails))
+        .route("/login_fails", get(login_fails))
+}
+
+on_backends!(
+    a_logout_answered_with_a_server_error_still_logs_out,
+    [Cookie, Memory],
+    |backend| async move {
+        let app = TestApp::new(backend, failing_account_routes());
+        let r1 = app.get("/set", None).await;
+        let cookie = r1.replay();
+        app.store_calls();
+
+        let r2 = app.get("/logout_fails", Some(&cookie)).await;
+        assert_eq!(r2.status, 500);
+        assert!(r2.expires_cookie("session"), "the cookie goes: {r2:?}");
+        if backend.is_store() {
+            assert_eq!(app.store_calls(), ["load", "remove"]);
+            // A client that keeps the old cookie anyway is logged out.
+            let r3 = app.get("/is_new", Some(&cookie)).await;
+            assert_eq!(r3.body, "true");
+        }
+    }
+);
+
+on_backends!(
+    a_login_answered_with_a_server_error_kills_the_old_id_and_keeps_nothing,
+    [Cookie, Memory],
+    |backend| async move {
+        let app = TestApp::new(backend, failing_account_routes());
+        let r1 = app.get("/set", None).await;
+        let cookie = r1.replay();
+        app.store_calls();
+
+        let r2 = app.get("/login_fails", Some(&cookie)).await;
+        assert_eq!(r2.status, 500);
+        assert!(
+            r2.expires_cookie("session"),
+            "no new cookie, the old one goes: {r2:?}"
+        );
+        if backend.is_store() {
+            assert_eq!(app.store_calls(), ["load", "remove"], "nothing created");
+            let r3 = app.get("/read", Some(&cookie)).await;
+            assert_eq!(r3.body, "", "the old id is dead");
+            assert!(
+                app.spy().inner.is_empty().await,
+                "the new session was not saved"
+            );
+        }
     }
 );
