@@ -111,6 +111,9 @@ pub struct Outcome {
     pub set_cookies: Vec<String>,
     /// The writes the record store saw (on the any-id target).
     pub writes: Vec<Write>,
+    /// What the library logged at `WARN` and above while answering: the detail of an error
+    /// response, whose body is generic.
+    pub log: String,
 }
 
 impl Outcome {
@@ -228,6 +231,7 @@ impl App {
         }
         let request = request.body(Body::empty()).expect("a valid request");
         *self.slot.lock().unwrap() = None;
+        let (logs, capture) = crate::Logs::capture();
         let (status, set_cookies, body) = rt.block_on(async {
             let response = self
                 .router
@@ -245,6 +249,7 @@ impl App {
             let body = response.into_body().collect().await.expect("a body");
             (status, set_cookies, body.to_bytes())
         });
+        drop(capture);
         Outcome {
             status,
             body: String::from_utf8_lossy(&body).into_owned(),
@@ -255,6 +260,7 @@ impl App {
                 .as_ref()
                 .map(RecordStore::take_writes)
                 .unwrap_or_default(),
+            log: logs.take(),
         }
     }
 
