@@ -1,21 +1,54 @@
 //! Log capture: what the library logs while a test runs.
+//!
+//! One subscriber is installed for the whole test process, the first time a test captures, and
+//! writes each event to the capture active on the thread that logged it. A subscriber set per
+//! thread instead (`tracing::subscriber::set_default`) loses events now and then: `tracing`
+//! caches per call site whether anyone listens, and a test thread without a subscriber can
+//! cache "nobody" while another thread's capture is starting.
 
-use std::sync::{Arc, Mutex};
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, Once};
 
-/// Captures `WARN` and above on this thread (the tests run on a current-thread runtime).
+thread_local! {
+    /// The capture of this thread, if one is active.
+    static ACTIVE: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
+
+/// Captures `WARN` and above logged on this thread (the tests run on a current-thread runtime).
 #[derive(Clone, Default)]
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
+/// Ends a capture when dropped, and resumes the one it interrupted, if any.
+#[must_use = "the capture ends when this guard is dropped"]
+pub struct Capture(Option<Logs>);
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let interrupted = self.0.take();
+        ACTIVE.with(|active| *active.borrow_mut() = interrupted);
+    }
+}
+
 impl Logs {
-    /// Starts capturing; the capture ends when the guard drops.
-    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+    /// Starts capturing on this thread; the capture ends when the guard drops.
+    ///
+    /// # Panics
+    ///
+    /// If another global `tracing` subscriber was installed in this process.
+    pub fn capture() -> (Self, Capture) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(|| ThreadWriter)
+                .with_max_level(tracing::Level::WARN)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("the only global subscriber of the tests");
+        });
         let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_max_level(tracing::Level::WARN)
-            .with_ansi(false)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(subscriber))
+        let interrupted = ACTIVE.with(|active| active.borrow_mut().replace(logs.clone()));
+        (logs, Capture(interrupted))
     }
 
     /// Everything logged so far.
@@ -36,19 +69,20 @@ impl Logs {
     }
 }
 
-impl std::io::Write for Logs {
+/// Writes to the capture active on the current thread, or nowhere.
+struct ThreadWriter;
+
+impl std::io::Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        ACTIVE.with(|active| {
+            if let Some(logs) = active.borrow().as_ref() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
+
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Self;
-    fn make_writer(&'a self) -> Self {
-        self.clone()
     }
 }
