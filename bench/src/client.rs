@@ -15,7 +15,7 @@ use crate::{Route, Row, Scenario};
 /// The cookie the "existing" client of a row without sessions (the baseline, the floor) sends:
 /// those set none, but a returning visitor's request carries one, and parsing the request
 /// includes it. Its length is that of a typed-sessions id cookie.
-pub const BASELINE_COOKIE: &str = "session=1.AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+pub const BASELINE_COOKIE: &str = "__Host-session=1.AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 /// One browser: it sends its cookie (if it keeps one) and takes every `Set-Cookie` it gets.
 ///

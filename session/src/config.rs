@@ -14,6 +14,8 @@ use crate::store::DynStore;
 /// builder, read by the request core.
 #[derive(Clone)]
 pub(crate) struct Config {
+    /// The cookie's name as configured; the codec holds the name it is sent under.
+    pub(crate) name: String,
     /// The cookie's name and keys: how its value is sealed and opened.
     pub(crate) codec: Codec,
     /// Where sessions live; `None` for the cookie store.
@@ -36,7 +38,8 @@ pub(crate) struct Config {
 impl Config {
     /// The configuration of `SessionLayer::new`: the cookie store, signed by `codec`'s keys.
     pub(crate) fn new(codec: Codec) -> Self {
-        Self {
+        let mut config = Self {
+            name: codec.name().to_owned(),
             codec,
             store: None,
             cookie: CookieConfig::default(),
@@ -46,6 +49,20 @@ impl Config {
             store_timeout: Duration::from_secs(1),
             misconfigured: None,
             render_failure: None,
+        };
+        config.settle_name();
+        config
+    }
+
+    /// Sends the cookie under its configured name, `__Host-` prefixed where wanted and allowed;
+    /// called after every change that can affect it.
+    pub(crate) fn settle_name(&mut self) {
+        let name = self
+            .cookie
+            .effective_name(&self.name)
+            .unwrap_or_else(|| self.name.clone());
+        if name != self.codec.name() {
+            self.codec.set_name(name);
         }
     }
 }

@@ -11,11 +11,6 @@ use crate::clock::unix_ms;
 /// The largest `Set-Cookie` header value browsers are guaranteed to keep (RFC 6265 §6.1).
 pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
 
-/// How many plausible cookies named like the session cookie are verified (a browser may send one
-/// per matching path); the rest are ignored rather than each costing a MAC computation.
-/// Implausible ones (unknown version or key id) cost nothing and do not count.
-const MAX_CANDIDATES: usize = 4;
-
 /// What a response does with the session cookie.
 #[derive(Clone, Debug)]
 pub(crate) enum CookieAction {
@@ -35,6 +30,8 @@ pub(crate) struct CookieConfig {
     pub(crate) domain: Option<String>,
     /// Whether the cookie carries `Max-Age`/`Expires` (otherwise it is a browser-session cookie).
     pub(crate) persistent: bool,
+    /// Whether the name gets the `__Host-` prefix where the attributes allow it.
+    pub(crate) host_prefix: bool,
 }
 
 impl Default for CookieConfig {
@@ -46,6 +43,7 @@ impl Default for CookieConfig {
             path: "/".to_owned(),
             domain: None,
             persistent: true,
+            host_prefix: true,
         }
     }
 }
@@ -236,6 +234,24 @@ fn push_http_date(out: &mut String, at: OffsetDateTime) {
     out.push_str(&date[16 - year_digits..]);
 }
 
+/// The prefix browsers accept only on a cookie that is `Secure`, has `Path=/` and no `Domain`:
+/// no other site, not even a sibling subdomain, can set a cookie of that name.
+pub(crate) const HOST_PREFIX: &str = "__Host-";
+
+impl CookieConfig {
+    /// The name the cookie is sent under: `name` with the `__Host-` prefix when it is wanted and
+    /// the attributes allow it, unless `name` already has a prefix browsers enforce.
+    pub(crate) fn effective_name(&self, name: &str) -> Option<String> {
+        let prefixed = |prefix: &str| {
+            name.get(..prefix.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        };
+        let allowed = self.secure && self.path == "/" && self.domain.is_none();
+        (self.host_prefix && allowed && !prefixed(HOST_PREFIX) && !prefixed("__Secure-"))
+            .then(|| format!("{HOST_PREFIX}{name}"))
+    }
+}
+
 /// Whether `name` is an RFC 6265 cookie name (an RFC 7230 token).
 pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
@@ -245,7 +261,12 @@ pub(crate) fn is_valid_name(name: &str) -> bool {
 }
 
 /// The values of the cookies called `name` in the request that pass `plausible`, in the order
-/// sent, at most a few.
+/// sent, all of them: a cookie planted ahead of the genuine one (by a sibling subdomain, with a
+/// longer `Path`) must not hide it, whatever their number. Each costs its caller one MAC (or
+/// one AES-GCM open) at most, and only a value of about 50 bytes or more gets that far, so the
+/// work is bounded by the size of the `Cookie` header the server accepts: a few thousand MACs
+/// for the largest header hyper accepts by default, a few milliseconds. Implausible values
+/// (unknown version or key id) cost nothing.
 pub(crate) fn values<'h>(
     headers: &'h HeaderMap,
     name: &'h str,
@@ -264,7 +285,6 @@ pub(crate) fn values<'h>(
                 .flatten()
         })
         .filter(move |value| plausible(value))
-        .take(MAX_CANDIDATES)
 }
 
 /// The `;`-separated pairs of one `Cookie` header. A header that is UTF-8 (as they all are in
@@ -375,6 +395,7 @@ mod tests {
                                 path: path.into(),
                                 domain: domain.map(Into::into),
                                 persistent: true,
+                                host_prefix: true,
                             };
                             let lifetimes = times
                                 .iter()
@@ -455,14 +476,11 @@ mod tests {
     }
 
     #[test]
-    fn candidates_are_capped() {
+    fn every_plausible_candidate_is_offered() {
         let mut headers = HeaderMap::new();
         let many = vec!["session=x"; 1000].join("; ");
         headers.append(COOKIE, HeaderValue::from_str(&many).unwrap());
-        assert_eq!(
-            values(&headers, "session", |_| true).count(),
-            MAX_CANDIDATES
-        );
+        assert_eq!(values(&headers, "session", |_| true).count(), 1000);
         let real = "session=1.k.real";
         headers.append(COOKIE, HeaderValue::from_static(real));
         let found: Vec<_> = values(&headers, "session", |v| v.starts_with("1.")).collect();
@@ -471,6 +489,46 @@ mod tests {
             ["1.k.real"],
             "implausible values do not use up the candidates"
         );
+    }
+
+    #[test]
+    fn the_host_prefix_goes_where_browsers_accept_it() {
+        let default = CookieConfig::default();
+        assert_eq!(
+            default.effective_name("session").as_deref(),
+            Some("__Host-session")
+        );
+        assert_eq!(
+            default.effective_name("__Host-id"),
+            None,
+            "already prefixed"
+        );
+        assert_eq!(
+            default.effective_name("__secure-id"),
+            None,
+            "another prefix"
+        );
+        let refused = [
+            CookieConfig {
+                secure: false,
+                ..CookieConfig::default()
+            },
+            CookieConfig {
+                path: "/app".into(),
+                ..CookieConfig::default()
+            },
+            CookieConfig {
+                domain: Some("example.com".into()),
+                ..CookieConfig::default()
+            },
+            CookieConfig {
+                host_prefix: false,
+                ..CookieConfig::default()
+            },
+        ];
+        for config in refused {
+            assert_eq!(config.effective_name("session"), None, "{config:?}");
+        }
     }
 
     #[test]

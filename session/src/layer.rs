@@ -25,7 +25,7 @@ use crate::store::SessionStore;
 /// With no store, the session data lives in a signed (optionally encrypted) cookie. With a
 /// store, the cookie carries only the signed session id.
 ///
-/// Defaults: cookie `session`, `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`,
+/// Defaults: cookie `__Host-session`, `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`,
 /// persistent (`Max-Age`); idle timeout 1 day, refreshed at most every half idle timeout;
 /// absolute timeout 14 days; store calls time out after 1 s; 5xx responses discard changes.
 ///
@@ -81,7 +81,9 @@ impl SessionLayer {
     }
 
     fn edit(mut self, change: impl FnOnce(&mut Config)) -> Self {
-        change(Arc::make_mut(&mut self.config));
+        let config = Arc::make_mut(&mut self.config);
+        change(config);
+        config.settle_name();
         self
     }
 
@@ -131,7 +133,8 @@ impl SessionLayer {
         self.edit(|c| c.codec.set_encrypt(encrypt))
     }
 
-    /// The cookie's name (default `session`). The name is bound into the cookie's MAC.
+    /// The cookie's name (default `session`, sent as `__Host-session`: see
+    /// [`with_host_prefix`](Self::with_host_prefix)). The name is bound into the cookie's MAC.
     ///
     /// It must be an RFC 6265 cookie name (letters, digits and ``!#$%&'*+-.^_`|~``);
     /// [`validate`](Self::validate) reports one that is not.
@@ -148,7 +151,31 @@ impl SessionLayer {
     /// ```
     pub fn with_cookie_name(self, name: impl Into<String>) -> Self {
         let name = name.into();
-        self.edit(|c| c.codec.set_name(name))
+        self.edit(|c| c.name = name)
+    }
+
+    /// Whether the cookie's name gets the `__Host-` prefix (default `true`) whenever the
+    /// configuration allows it: `Secure`, `Path=/` and no `Domain`, as by default. Browsers then
+    /// refuse a cookie of that name from any other site, sibling subdomains included, so that
+    /// nobody can plant a session cookie beside the genuine one (a login CSRF, or a victim kept
+    /// logged out). A name that already starts with `__Host-` or `__Secure-` is left alone.
+    ///
+    /// Turn it off to keep a cookie name that existing clients hold (changing the name logs
+    /// everyone out once), or for a cookie shared with other subdomains (`with_domain`, where the
+    /// prefix does not apply anyway).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// // Sent as `__Host-session` (the default)...
+    /// let layer = SessionLayer::new(Key::generate());
+    /// // ...or as `session`, as before.
+    /// let layer = SessionLayer::new(Key::generate()).with_host_prefix(false);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_host_prefix(self, host_prefix: bool) -> Self {
+        self.edit(|c| c.cookie.host_prefix = host_prefix)
     }
 
     /// Whether the cookie carries `Secure` (default `true`): browsers then send it only over
@@ -437,7 +464,7 @@ impl SessionLayer {
 /// Everything wrong with `config`, in words.
 fn problems(config: &Config) -> Vec<String> {
     let mut problems = Vec::new();
-    let name = config.codec.name();
+    let name = &config.name;
     if !is_valid_name(name) {
         problems.push(format!(
             "invalid session cookie name {name:?}: use letters, digits and !#$%&'*+-.^_`|~"

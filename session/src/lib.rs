@@ -50,7 +50,7 @@
 //!     let app = app(Key::generate());
 //!     let first = app.clone().oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
 //!     let cookie = first.headers()[header::SET_COOKIE].to_str().unwrap();
-//!     let cookie = cookie.split(';').next().unwrap().to_owned(); // `session=<signed value>`
+//!     let cookie = cookie.split(';').next().unwrap().to_owned(); // `__Host-session=<signed value>`
 //!
 //!     let again = Request::get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap();
 //!     let second = app.oneshot(again).await.unwrap();

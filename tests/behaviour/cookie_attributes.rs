@@ -268,3 +268,62 @@ on_backends!(
         assert_eq!(read.body, "final");
     }
 );
+
+/// The name a default layer's cookie is sent under, and what it is with `configure`.
+async fn cookie_name(configure: impl FnOnce(SessionLayer) -> SessionLayer) -> String {
+    let router = reference_routes().layer(configure(SessionLayer::new(test_key())));
+    let response = send(&router, request("GET", "/set", None)).await;
+    let set = response.set_cookies();
+    assert_eq!(set.len(), 1, "{set:?}");
+    set[0].split('=').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_default_cookie_is_host_prefixed_so_no_other_site_can_plant_one() {
+    let router = reference_routes().layer(SessionLayer::new(test_key()));
+    let r1 = send(&router, request("GET", "/set", None)).await;
+    let set = r1.cookie_named("__Host-session").expect("a __Host- cookie");
+    // What browsers require of a `__Host-` cookie: `Secure`, `Path=/`, no `Domain`.
+    let parsed = Cookie::parse(set.clone()).unwrap();
+    assert_eq!(parsed.secure(), Some(true), "{set}");
+    assert_eq!(parsed.path(), Some("/"), "{set}");
+    assert_eq!(parsed.domain(), None, "{set}");
+    let pair = r1.replay_named("__Host-session");
+    let r2 = send(&router, request("GET", "/read", Some(&pair))).await;
+    assert_eq!(r2.body, "hello");
+    // The same value under the unprefixed name is another cookie: its MAC binds the name.
+    let renamed = pair.replacen("__Host-session=", "session=", 1);
+    let r3 = send(&router, request("GET", "/read", Some(&renamed))).await;
+    assert_eq!(r3.body, "", "a cookie named `session` is not this layer's");
+}
+
+#[tokio::test]
+async fn the_host_prefix_only_where_browsers_accept_it_and_unless_turned_off() {
+    assert_eq!(cookie_name(|l| l).await, "__Host-session");
+    assert_eq!(cookie_name(|l| l.with_host_prefix(false)).await, "session");
+    assert_eq!(cookie_name(|l| l.with_secure(false)).await, "session");
+    assert_eq!(
+        cookie_name(|l| l.with_domain("example.com")).await,
+        "session"
+    );
+    assert_eq!(
+        cookie_name(|l| l.with_path("/").with_cookie_name("id")).await,
+        "__Host-id"
+    );
+    assert_eq!(
+        cookie_name(|l| l.with_cookie_name("__Host-id")).await,
+        "__Host-id"
+    );
+    assert_eq!(
+        cookie_name(|l| l.with_cookie_name("__Secure-id")).await,
+        "__Secure-id"
+    );
+    // Turning the prefix off and on again, in any order, ends where the last call says.
+    let toggled = |l: SessionLayer| {
+        l.with_host_prefix(false)
+            .with_secure(false)
+            .with_secure(true)
+            .with_host_prefix(true)
+    };
+    assert_eq!(cookie_name(toggled).await, "__Host-session");
+}

@@ -31,14 +31,15 @@ async fn counter_example_counts_and_refuses_a_tampered_cookie() {
         }
     };
 
+    // A default layer: the cookie is `__Host-session` (no other site can set that name).
     let first = get(None).await;
     assert_eq!(first.body, "1 views");
-    let second = get(Some(first.replay())).await;
+    let second = get(Some(first.replay_named("__Host-session"))).await;
     assert_eq!(second.body, "2 views");
-    let third = get(Some(second.replay())).await;
+    let third = get(Some(second.replay_named("__Host-session"))).await;
     assert_eq!(third.body, "3 views");
 
-    let mut tampered = second.replay().into_bytes();
+    let mut tampered = second.replay_named("__Host-session").into_bytes();
     let at = tampered.len() - 10;
     tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
     let forged = get(Some(String::from_utf8(tampered).unwrap())).await;

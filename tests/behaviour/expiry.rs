@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use typed_sessions::{MemoryStore, Session, SessionLayer, clock::ManualClock, store::SessionStore};
+use typed_sessions::{MemoryStore, Session, clock::ManualClock, store::SessionStore};
 
 use typed_sessions_tests::wire::store_key_of;
 use typed_sessions_tests::*;
@@ -132,7 +132,7 @@ fn app_with_lenient_store(idle: Duration) -> TestApp {
     let clock = ManualClock::starting_now();
     let frozen = ManualClock::new(clock.now());
     let spy = SpyStore::new(AnyStore::Memory(MemoryStore::new().with_clock(frozen)));
-    let layer = SessionLayer::new(test_key())
+    let layer = typed_sessions_tests::layer(test_key())
         .with_clock(clock.clone())
         .with_store(spy.clone())
         .with_idle_timeout(idle);

@@ -15,7 +15,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::Barrier;
-use typed_sessions::{Session, SessionLayer, clock::Clock};
+use typed_sessions::{Session, clock::Clock};
 
 use typed_sessions_tests::{AnyStore, Backend, Place, on_backends, test_key};
 
@@ -181,7 +181,7 @@ fn app(barrier: Arc<Barrier>, store: AnyStore) -> Router {
         .route("/init", get(init))
         .route("/set/{i}", get(set))
         .route("/dump", get(dump))
-        .layer(SessionLayer::new(test_key()).with_store(store))
+        .layer(typed_sessions_tests::layer(test_key()).with_store(store))
 }
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
@@ -291,7 +291,7 @@ async fn layer_around_the_whole_router_over_tcp() {
     let router = Router::new()
         .route("/incr", get(incr))
         .route("/none", get(|| async { "none" }));
-    let app = SessionLayer::new(test_key()).layer(router);
+    let app = typed_sessions_tests::layer(test_key()).layer(router);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {

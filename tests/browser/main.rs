@@ -49,7 +49,7 @@ const TEST_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long to wait for a page to show the expected text.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
 /// The session cookie's name (the library's default).
-const COOKIE: &str = "session";
+const COOKIE: &str = "__Host-session";
 
 const INSTALL: &str = "install Debian's Chromium and ChromeDriver: \
     `apt-get install chromium chromium-driver` (as root), or source scripts/browser-deps.sh and \

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use http::{HeaderValue, Request, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use typed_sessions::{MemoryStore, Session, SessionLayer};
+use typed_sessions::{MemoryStore, Session};
 
 use typed_sessions_tests::{AnyStore, SpyStore, TestResponse, get_with, send, wire};
 
@@ -49,7 +49,7 @@ fn routes() -> Router {
 const KEY: u8 = 0xAB;
 
 fn app(store: Option<&SpyStore>) -> Router {
-    let mut layer = SessionLayer::new(wire::key(&wire::master(KEY)));
+    let mut layer = typed_sessions_tests::layer(wire::key(&wire::master(KEY)));
     if let Some(store) = store {
         layer = layer.with_store(store.clone());
     }
@@ -366,6 +366,37 @@ async fn duplicate_session_cookies() {
             ] {
                 let what = format!("{backend}: valid line {order} impostor {n}");
                 assert_found(&read_with(&app, &lines).await, true, &what);
+            }
+        }
+    }
+}
+
+/// Forged cookies planted ahead of the genuine one (as a sibling subdomain can, with a longer
+/// `Path`), each carrying a version and key id the layer knows so that it must be verified:
+/// four of them used to hide the genuine cookie, on every backend. None hides it now, whatever
+/// their number, and each costs one MAC, never a store call.
+#[tokio::test]
+async fn planted_cookies_never_hide_the_genuine_one() {
+    let kid = wire::kid(&wire::master(KEY));
+    for (backend, app, store) in backends() {
+        let valid = live_session(&app).await;
+        for planted in [4, 50, 1_000] {
+            let forged: Vec<String> = (0..planted)
+                .map(|i| {
+                    let version = ["1", "2", "3"][i % 3];
+                    format!("session={version}.{kid}.AAAA{i}.{}", "A".repeat(43))
+                })
+                .collect();
+            let line = format!("{}; {valid}", forged.join("; "));
+            let loads = store.as_ref().map(|store| store.count("load"));
+            let what = format!("{backend}: {planted} planted cookies first");
+            assert_found(&read_with(&app, &[line.as_bytes()]).await, true, &what);
+            if let (Some(store), Some(loads)) = (&store, loads) {
+                assert_eq!(
+                    store.count("load") - loads,
+                    1,
+                    "{what}: only the genuine one is loaded"
+                );
             }
         }
     }

@@ -14,6 +14,13 @@ use crate::response::TestResponse;
 use crate::spy::SpyStore;
 use crate::wire;
 
+/// A layer signing with `key`, its cookie named `session`, as the wire helpers and the replay
+/// helpers of [`TestResponse`] name it: the `__Host-` prefix a default layer adds has tests of
+/// its own (`tests/behaviour/cookie_attributes.rs`).
+pub fn layer(key: Key) -> SessionLayer {
+    SessionLayer::new(key).with_host_prefix(false)
+}
+
 /// The key most tests sign with (64 bytes of 42).
 pub fn test_key() -> Key {
     Key::from_bytes(&[42u8; 64]).unwrap()
@@ -58,7 +65,7 @@ impl TestApp {
         let clock = ManualClock::starting_now();
         let place = Place::with_clock(backend, clock.clone().into());
         let spy = place.connect().map(SpyStore::new);
-        let mut layer = SessionLayer::new(key.clone()).with_clock(clock.clone());
+        let mut layer = layer(key.clone()).with_clock(clock.clone());
         if let Some(spy) = &spy {
             layer = layer.with_store(spy.clone());
         }
@@ -79,7 +86,7 @@ impl TestApp {
         key: Key,
         configure: impl FnOnce(SessionLayer) -> SessionLayer,
     ) -> TestApp {
-        let mut layer = SessionLayer::new(key.clone()).with_clock(self.clock.clone());
+        let mut layer = layer(key.clone()).with_clock(self.clock.clone());
         if let Some(spy) = &self.spy {
             layer = layer.with_store(spy.clone());
         }
@@ -156,7 +163,7 @@ pub async fn get_with(router: &Router, path: &str, value: Option<&str>) -> TestR
 /// (Re)starts an app on `place`: `routes` behind a new layer signing with `key`, verifying
 /// `old` too, encrypting the cookie store's cookies if `encrypt`, on a new client of `place`.
 pub fn start(place: &Place, routes: Router, key: &[u8], old: &[&[u8]], encrypt: bool) -> Router {
-    let mut layer = SessionLayer::new(wire::key(key)).with_encryption(encrypt);
+    let mut layer = layer(wire::key(key)).with_encryption(encrypt);
     for old in old {
         layer = layer.with_old_key(wire::key(old));
     }

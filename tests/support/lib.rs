@@ -33,7 +33,7 @@ pub mod wire;
 
 pub use account::{Account, account_routes, assert_reads};
 pub use any_store::AnyStore;
-pub use app::{TestApp, get, get_with, request, send, start, test_key};
+pub use app::{TestApp, get, get_with, layer, request, send, start, test_key};
 pub use backend::{Backend, Place, env_url, unique};
 pub use client::Browser;
 pub use logs::Logs;

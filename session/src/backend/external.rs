@@ -17,6 +17,13 @@ use crate::id::SessionId;
 use crate::state::{Change, SessionState};
 use crate::store::{Created, DynStore, Patch, Record, StoreKey, Updated, bounded};
 
+/// How many authentic id cookies of one request are looked up in the store at most. Forged
+/// cookies never reach the store (their MAC fails first), but an attacker can collect authentic
+/// ones (his own sessions, logged out) and send thousands in one request: each lookup is a
+/// store round trip, so their number is bounded. The `__Host-` cookie prefix, on by default,
+/// keeps sibling subdomains from planting such cookies in a victim's browser.
+const MAX_LOOKUPS: usize = 4;
+
 /// Adopts the first session that an authentic id cookie of the request names and the store
 /// holds, live.
 pub(crate) async fn load(
@@ -25,10 +32,9 @@ pub(crate) async fn load(
     session: &mut SessionState,
     headers: &HeaderMap,
 ) -> Result<(), Error> {
-    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
-        let Some(opened) = config.codec.open_id(value) else {
-            continue;
-        };
+    let authentic = cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v))
+        .filter_map(|value| config.codec.open_id(value));
+    for opened in authentic.take(MAX_LOOKUPS) {
         let key = opened.value.id.store_key();
         let record = match bounded(config.store_timeout, store.load(&key)).await {
             Ok(Some(record)) => record,

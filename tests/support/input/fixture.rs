@@ -183,7 +183,7 @@ pub fn genuine_record() -> Record {
 /// A layer signing with `newest` (and, for `CURRENT`, verifying `OLD` too) on `backend`.
 fn layer(backend: Target, newest: &[u8], memory: &MemoryStore, any: &RecordStore) -> SessionLayer {
     let clock = ManualClock::new(NOW);
-    let mut layer = SessionLayer::new(wire::key(newest)).with_clock(clock);
+    let mut layer = crate::layer(wire::key(newest)).with_clock(clock);
     if newest == CURRENT {
         layer = layer.with_old_key(wire::key(&OLD));
     }
