@@ -201,6 +201,7 @@ impl ExpiryIndex {
     fn compact(&mut self) {
         self.in_order.retain(|(_, _, live)| *live);
         self.removed = 0;
+        self.give_back_room();
     }
 
     /// Keeps the front of the queue a live entry.
@@ -208,6 +209,21 @@ impl ExpiryIndex {
         while self.in_order.front().is_some_and(|(_, _, live)| !live) {
             self.in_order.pop_front();
             self.removed -= 1;
+        }
+        self.give_back_room();
+    }
+
+    /// Halves the queue's room once it is down to a quarter used (and is not small). Most of a
+    /// probation queue's entries may leave (every session its client presents back moves to the
+    /// protected segment): without this, both segments' queues would each keep the room of the
+    /// most sessions they ever held. A shrink copies fewer entries than have left since the
+    /// queue last grew or shrank: one move per removal, at most.
+    fn give_back_room(&mut self) {
+        /// Below this many places, the room is not worth a reallocation (about 5 KiB).
+        const SMALL: usize = 64;
+        let len = self.in_order.len();
+        if self.in_order.capacity() > 4 * len.max(SMALL) {
+            self.in_order.shrink_to(2 * len);
         }
     }
 
@@ -229,6 +245,12 @@ impl ExpiryIndex {
             self.in_order.iter().filter(|(_, _, live)| !live).count()
         );
         self.removed
+    }
+
+    /// How many entries the queue has room for.
+    #[cfg(test)]
+    pub(super) fn queue_capacity(&self) -> usize {
+        self.in_order.capacity()
     }
 
     #[cfg(test)]

@@ -227,3 +227,23 @@ async fn an_attacker_presenting_his_own_sessions_needs_three_quarters_of_the_sto
     assert_eq!(pairs, 67);
     assert_eq!(sizes(&store), (24, 76));
 }
+
+#[test]
+fn many_promotions_leave_the_probation_queue_small() {
+    let mut entries = super::entries::Entries::new(100_000);
+    let now = OffsetDateTime::now_utc();
+    let k = keys(10_000);
+    for key in &k {
+        entries.create(key, &record(now, 60), now);
+    }
+    for key in &k {
+        entries.load(key, now).unwrap();
+    }
+    let probation = &entries.by_expiry.probation;
+    assert_eq!(probation.len(), 0);
+    assert!(
+        probation.queue_capacity() < 1_000,
+        "{} places kept for no entry",
+        probation.queue_capacity()
+    );
+}
