@@ -1,37 +1,50 @@
-//! The memory store's tables: records by key, and an index in expiry order for the sweep and
-//! for eviction.
+//! The memory store's tables: records by key, and for each segment (new sessions, and those
+//! presented back) an index in expiry order for the sweep and for eviction.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use time::OffsetDateTime;
 
-use super::index::{ExpiryIndex, Place};
+use super::index::{ExpiryIndex, Indexes, Place, Segment};
 use super::stored::{Names, Stored};
 use crate::clock::unix_ms;
 use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Updated};
 
-/// How many expired entries each write sweeps at most, so that the sweep's cost is spread over
-/// the writes that make it necessary instead of stalling one of them.
+/// How many expired entries each write sweeps at most in each segment, so that the sweep's
+/// cost is spread over the writes that make it necessary instead of stalling one of them.
 const SWEEP_PER_WRITE: usize = 8;
+
+/// A new session at a full store evicts one of the probation segment while that holds at least
+/// this share of the capacity (a quarter, 2Q's size for its segment of new entries), and one of
+/// the protected segment only below it.
+///
+/// Evicting new sessions first is what keeps a flood of them from logging out the users whose
+/// clients came back. Keeping a share of the store for them is what keeps the store open to new
+/// users when those who came back fill it: were the protected segment evicted only once
+/// probation is empty, a new session would be evicted by the next one, so a new visitor could
+/// keep a session only if no one else arrived before his second request.
+const PROBATION_SHARE: usize = 4;
 
 /// Every session of one [`MemoryStore`](super::MemoryStore), behind its lock.
 type Records = HashMap<StoreKey, Entry, BuildHasherDefault<DigestHasher>>;
 
 pub(super) struct Entries {
     pub(super) records: Records,
-    /// One entry per record, in expiry order. A record's entry is never later than its expiry,
-    /// but may be earlier: a write that only extends the expiry (nearly every write) leaves the
-    /// index alone, and the sweep moves an entry it finds early.
-    pub(super) by_expiry: ExpiryIndex,
+    /// One entry per record, in its segment's index, in expiry order. A record's entry is never
+    /// later than its expiry, but may be earlier: a write that only extends the expiry (nearly
+    /// every write) leaves the index alone, and the sweep moves an entry it finds early. A
+    /// record starts in probation and moves to the protected segment the first time its client
+    /// presents it back (a load, or a write, which follows one).
+    pub(super) by_expiry: Indexes,
     names: Names,
     pub(super) capacity: usize,
 }
 
 pub(super) struct Entry {
     pub(super) stored: Stored,
-    /// Where the record's index entry is.
+    /// Where the record's index entry is, and so the record's segment.
     pub(super) indexed: Place,
 }
 
@@ -76,7 +89,7 @@ impl Entries {
     pub(super) fn new(capacity: usize) -> Self {
         Self {
             records: HashMap::default(),
-            by_expiry: ExpiryIndex::default(),
+            by_expiry: Indexes::default(),
             names: Names::default(),
             capacity,
         }
@@ -94,11 +107,17 @@ impl Entries {
         self.records.len()
     }
 
+    /// The live record under `key`, which its client has now presented back.
     pub(super) fn load(&mut self, key: &StoreKey, now: OffsetDateTime) -> Option<Record> {
-        let Some(entry) = self.live(key, now) else {
+        let Some(entry) = self
+            .records
+            .get_mut(key)
+            .filter(|e| !e.stored.is_expired(now))
+        else {
             self.delete(key);
             return None;
         };
+        Self::promote(entry, key, &mut self.by_expiry);
         Some(entry.stored.to_record())
     }
 
@@ -134,7 +153,8 @@ impl Entries {
         self.update(key, now, |stored, _| stored.expires = expires)
     }
 
-    /// Changes the live record under `key` and keeps its index entry at or before its expiry.
+    /// Changes the live record under `key` (presented back: the layer loaded it first) and keeps
+    /// its index entry at or before its expiry.
     fn update(
         &mut self,
         key: &StoreKey,
@@ -151,6 +171,8 @@ impl Entries {
             return Updated::Missing;
         };
         change(&mut entry.stored, &mut self.names);
+        // Promotion puts the entry at the record's new expiry; if it did not, reindexing does.
+        Self::promote(entry, key, &mut self.by_expiry);
         Self::reindex(entry, key, &mut self.by_expiry);
         Updated::Applied
     }
@@ -163,39 +185,61 @@ impl Entries {
 
     pub(super) fn clear(&mut self) {
         self.records.clear();
-        self.by_expiry = ExpiryIndex::default();
+        self.by_expiry = Indexes::default();
     }
 
-    /// The record under `key` if it has not expired at `now` (the callers delete an expired
-    /// one).
+    /// The record under `key` if it has not expired at `now`, read without presenting it (the
+    /// tests check what the store holds with it).
+    #[cfg(test)]
     pub(super) fn live(&self, key: &StoreKey, now: OffsetDateTime) -> Option<&Entry> {
         self.records.get(key).filter(|e| !e.stored.is_expired(now))
     }
 
-    /// Adds a record under a key that has none.
+    /// Adds a record under a key that has none, in probation.
     fn insert_new(&mut self, key: &StoreKey, stored: Stored) {
-        let indexed = self.by_expiry.add(unix_ms(stored.expires), key.clone());
+        let indexed = self
+            .by_expiry
+            .probation
+            .add(unix_ms(stored.expires), key.clone());
         let previous = self.records.insert(key.clone(), Entry { stored, indexed });
         debug_assert!(previous.is_none(), "the key had no record");
     }
 
-    /// Keeps `entry`'s index entry at or before its (new) expiry: moves it when the expiry
-    /// moved earlier.
-    fn reindex(entry: &mut Entry, key: &StoreKey, index: &mut ExpiryIndex) {
+    /// Keeps `entry`'s index entry at or before its (new) expiry: moves it, within its
+    /// segment, when the expiry moved earlier.
+    fn reindex(entry: &mut Entry, key: &StoreKey, indexes: &mut Indexes) {
         let expires = unix_ms(entry.stored.expires);
         if expires < entry.indexed.0 {
+            let index = indexes.of(Segment::of(entry.indexed));
             index.remove(entry.indexed);
             entry.indexed = index.add(expires, key.clone());
         }
     }
 
-    /// Takes the index entry of the record that expires first out of the index, moving the
-    /// earlier entries it passes to their records' real expiry, and returns that record's key
-    /// (or that of an expired record it meets first, as good a victim). The caller removes the
-    /// record.
-    fn pop_earliest(&mut self, now: OffsetDateTime) -> Option<StoreKey> {
+    /// Moves a record in probation, which its client has just presented back, to the protected
+    /// segment, at its expiry. Only a client that holds the record's signed cookie presents it,
+    /// and each presentation is a request: a flood of new sessions promotes none.
+    ///
+    /// The first presentation costs a removal from the probation index (a binary search and a
+    /// mark, or a B-tree removal) and an addition to the protected one (at the back of its queue
+    /// when clients come back in the order they arrived); later ones, one comparison.
+    fn promote(entry: &mut Entry, key: &StoreKey, indexes: &mut Indexes) {
+        if Segment::of(entry.indexed) == Segment::Probation {
+            indexes.probation.remove(entry.indexed);
+            entry.indexed = indexes
+                .protected
+                .add(unix_ms(entry.stored.expires), key.clone());
+        }
+    }
+
+    /// Takes the index entry of the record of `segment` that expires first out of the index,
+    /// moving the earlier entries it passes to their records' real expiry, and returns that
+    /// record's key (or that of an expired record it meets first, as good a victim). The caller
+    /// removes the record.
+    fn pop_earliest(&mut self, segment: Segment, now: OffsetDateTime) -> Option<StoreKey> {
+        let index = self.by_expiry.of(segment);
         loop {
-            let (place, key) = self.by_expiry.pop_first()?;
+            let (place, key) = index.pop_first()?;
             let Some(entry) = self.records.get_mut(&key) else {
                 debug_assert!(false, "every index entry has its record");
                 continue;
@@ -205,34 +249,50 @@ impl Entries {
                 // No entry is earlier, and every record expires at or after its entry.
                 return Some(key);
             }
-            entry.indexed = self.by_expiry.add(expires, key);
+            entry.indexed = index.add(expires, key);
         }
     }
 
-    /// Visits up to `limit` index entries that are due at `now` (`now_ms` in Unix
-    /// milliseconds): deletes their records when expired, moves the entries to the records'
-    /// real expiry when not.
+    /// Visits up to `limit` index entries of each segment that are due at `now` (`now_ms` in
+    /// Unix milliseconds): deletes their records when expired, moves the entries to the
+    /// records' real expiry when not.
     fn sweep(&mut self, now: OffsetDateTime, now_ms: i64, limit: usize) {
-        if !self.by_expiry.may_be_due(now_ms) {
-            return;
+        let Indexes {
+            probation,
+            protected,
+        } = &mut self.by_expiry;
+        for index in [probation, protected] {
+            if index.may_be_due(now_ms) {
+                Self::sweep_index(&mut self.records, index, now, now_ms, limit);
+            }
         }
+    }
+
+    /// [`sweep`](Self::sweep) in one segment's index.
+    fn sweep_index(
+        records: &mut Records,
+        index: &mut ExpiryIndex,
+        now: OffsetDateTime,
+        now_ms: i64,
+        limit: usize,
+    ) {
         // Live records that expire later within this very millisecond: their entries would be
         // due again at once, so they go back into the index only after the loop (which must
         // still reach the expired records behind them).
         let mut due_again = Vec::new();
         for _ in 0..limit {
-            if self.by_expiry.first().is_none_or(|(ms, _)| ms > now_ms) {
+            if index.first().is_none_or(|(ms, _)| ms > now_ms) {
                 break;
             }
-            let Some((_, key)) = self.by_expiry.pop_first() else {
+            let Some((_, key)) = index.pop_first() else {
                 break;
             };
-            let Some(entry) = self.records.get_mut(&key) else {
+            let Some(entry) = records.get_mut(&key) else {
                 debug_assert!(false, "every index entry has its record");
                 continue;
             };
             if entry.stored.is_expired(now) {
-                self.records.remove(&key);
+                records.remove(&key);
                 continue;
             }
             let expires = unix_ms(entry.stored.expires);
@@ -240,26 +300,43 @@ impl Entries {
                 due_again.push(key);
                 continue;
             }
-            entry.indexed = self.by_expiry.add(expires, key);
+            entry.indexed = index.add(expires, key);
         }
         for key in due_again {
-            if let Some(entry) = self.records.get_mut(&key) {
-                entry.indexed = self.by_expiry.add(unix_ms(entry.stored.expires), key);
+            if let Some(entry) = records.get_mut(&key) {
+                entry.indexed = index.add(unix_ms(entry.stored.expires), key);
             }
         }
-        self.by_expiry.settle();
+        index.settle();
+    }
+
+    /// The segment that a new session at a full store evicts from (see [`PROBATION_SHARE`]).
+    fn to_evict(&self) -> Segment {
+        let probation = self.by_expiry.probation.len();
+        if probation >= self.capacity.div_ceil(PROBATION_SHARE)
+            || self.by_expiry.protected.len() == 0
+        {
+            Segment::Probation
+        } else {
+            Segment::Protected
+        }
     }
 
     fn make_room(&mut self, now: OffsetDateTime, now_ms: i64) {
         if self.records.len() < self.capacity {
             return;
         }
+        // Expired sessions go first, from either segment.
         self.sweep(now, now_ms, usize::MAX);
         while self.records.len() >= self.capacity {
-            let Some(key) = self.pop_earliest(now) else {
+            let segment = self.to_evict();
+            let Some(key) = self.pop_earliest(segment, now) else {
                 break;
             };
-            tracing::debug!("memory session store full; evicting the session closest to expiry");
+            tracing::debug!(
+                ?segment,
+                "memory session store full; evicting the session closest to expiry"
+            );
             self.records.remove(&key);
         }
     }

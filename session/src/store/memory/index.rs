@@ -10,8 +10,71 @@ use crate::store::StoreKey;
 pub(super) const COMPACT_FLOOR: usize = if cfg!(test) { 4 } else { 1024 };
 
 /// A place in expiry order: Unix milliseconds, then the order in which entries were added, so
-/// that places are unique and compare as two integers (never as 64-byte keys).
+/// that places are unique and compare as two integers (never as 64-byte keys). The order's top
+/// bit names the segment whose index holds the entry: a record knows its segment from its place,
+/// without a byte more per session (a record has no spare bits elsewhere).
 pub(super) type Place = (i64, u64);
+
+/// The top bit of a place's order: set in the protected segment's places.
+const PROTECTED: u64 = 1 << 63;
+
+/// The memory store's two segments, each with an index of its own (as in 2Q and SLRU caches),
+/// so that a flood of new sessions evicts its own kind before any session a client came back
+/// with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Segment {
+    /// Sessions created and never presented back since: evicted first.
+    Probation,
+    /// Sessions presented back at least once.
+    Protected,
+}
+
+impl Segment {
+    /// The segment whose index holds the entry at `place`.
+    pub(super) fn of(place: Place) -> Self {
+        if place.1 & PROTECTED == 0 {
+            Self::Probation
+        } else {
+            Self::Protected
+        }
+    }
+}
+
+/// Both segments' indexes: every record has one entry, in the index of its segment.
+pub(super) struct Indexes {
+    pub(super) probation: ExpiryIndex,
+    pub(super) protected: ExpiryIndex,
+}
+
+impl Default for Indexes {
+    fn default() -> Self {
+        Self {
+            probation: ExpiryIndex::new(Segment::Probation),
+            protected: ExpiryIndex::new(Segment::Protected),
+        }
+    }
+}
+
+impl Indexes {
+    /// The index of `segment`.
+    pub(super) fn of(&mut self, segment: Segment) -> &mut ExpiryIndex {
+        match segment {
+            Segment::Probation => &mut self.probation,
+            Segment::Protected => &mut self.protected,
+        }
+    }
+
+    /// Removes the entry at `place`, which is in the index its place names.
+    pub(super) fn remove(&mut self, place: Place) {
+        self.of(Segment::of(place)).remove(place);
+    }
+
+    /// Every entry of both segments, in no particular order.
+    #[cfg(test)]
+    pub(super) fn entries(&self) -> impl Iterator<Item = (Place, &StoreKey)> {
+        self.probation.entries().chain(self.protected.entries())
+    }
+}
 
 /// Index entries in expiry order, cheap to add at the end and to take from the front.
 ///
@@ -33,7 +96,8 @@ pub(super) struct ExpiryIndex {
     in_order: VecDeque<(Place, StoreKey, bool)>,
     /// Entries added out of order.
     out_of_order: BTreeMap<Place, StoreKey>,
-    /// How many entries were ever added.
+    /// How many entries were ever added, with the segment's bit (the top one, which the count
+    /// never reaches).
     added: u64,
     /// How many entries of the queue are marked removed.
     removed: usize,
@@ -42,19 +106,26 @@ pub(super) struct ExpiryIndex {
     due_from: i64,
 }
 
-impl Default for ExpiryIndex {
-    fn default() -> Self {
+impl ExpiryIndex {
+    /// An empty index of `segment`'s entries.
+    pub(super) fn new(segment: Segment) -> Self {
         Self {
             in_order: VecDeque::new(),
             out_of_order: BTreeMap::new(),
-            added: 0,
+            added: match segment {
+                Segment::Probation => 0,
+                Segment::Protected => PROTECTED,
+            },
             removed: 0,
             due_from: i64::MAX,
         }
     }
-}
 
-impl ExpiryIndex {
+    /// How many entries the index holds.
+    pub(super) fn len(&self) -> usize {
+        self.in_order.len() - self.removed + self.out_of_order.len()
+    }
+
     /// Adds an entry for `key` at `ms` and returns its place.
     pub(super) fn add(&mut self, ms: i64, key: StoreKey) -> Place {
         self.due_from = self.due_from.min(ms);
@@ -83,8 +154,7 @@ impl ExpiryIndex {
             }
             self.drop_removed_front();
             if self.removed > ((self.in_order.len() - self.removed) / 2).max(COMPACT_FLOOR) {
-                self.in_order.retain(|(_, _, live)| *live);
-                self.removed = 0;
+                self.compact();
             }
         } else {
             let found = self.out_of_order.remove(&place);
@@ -127,11 +197,33 @@ impl ExpiryIndex {
         self.due_from = self.first().map_or(i64::MAX, |(ms, _)| ms);
     }
 
+    /// Drops the removed entries from the queue, in one pass.
+    fn compact(&mut self) {
+        self.in_order.retain(|(_, _, live)| *live);
+        self.removed = 0;
+        self.give_back_room();
+    }
+
     /// Keeps the front of the queue a live entry.
     fn drop_removed_front(&mut self) {
         while self.in_order.front().is_some_and(|(_, _, live)| !live) {
             self.in_order.pop_front();
             self.removed -= 1;
+        }
+        self.give_back_room();
+    }
+
+    /// Halves the queue's room once it is down to a quarter used (and is not small). Most of a
+    /// probation queue's entries may leave (every session its client presents back moves to the
+    /// protected segment): without this, both segments' queues would each keep the room of the
+    /// most sessions they ever held. A shrink copies fewer entries than have left since the
+    /// queue last grew or shrank: one move per removal, at most.
+    fn give_back_room(&mut self) {
+        /// Below this many places, the room is not worth a reallocation (about 5 KiB).
+        const SMALL: usize = 64;
+        let len = self.in_order.len();
+        if self.in_order.capacity() > 4 * len.max(SMALL) {
+            self.in_order.shrink_to(2 * len);
         }
     }
 
@@ -153,6 +245,12 @@ impl ExpiryIndex {
             self.in_order.iter().filter(|(_, _, live)| !live).count()
         );
         self.removed
+    }
+
+    /// How many entries the queue has room for.
+    #[cfg(test)]
+    pub(super) fn queue_capacity(&self) -> usize {
+        self.in_order.capacity()
     }
 
     #[cfg(test)]
@@ -184,7 +282,7 @@ mod tests {
 
     #[test]
     fn in_order_entries_queue_and_the_rest_are_sorted() {
-        let mut index = ExpiryIndex::default();
+        let mut index = ExpiryIndex::new(Segment::Probation);
         let a = index.add(10, key());
         let b = index.add(10, key());
         let c = index.add(5, key());
@@ -198,7 +296,7 @@ mod tests {
 
     #[test]
     fn removed_entries_leave_at_the_front_or_in_one_pass() {
-        let mut index = ExpiryIndex::default();
+        let mut index = ExpiryIndex::new(Segment::Probation);
         let places: Vec<Place> = (0..100).map(|ms| index.add(ms, key())).collect();
         index.remove(places[0]);
         assert_eq!((index.removed(), index.first()), (0, Some(places[1])));
@@ -221,9 +319,11 @@ mod tests {
         /// Adds, pops and removals interleaved: the fronts always give the earliest place.
         #[test]
         fn the_earliest_entry_comes_out_first_between_adds_and_removals(
+            protected in any::<bool>(),
             ops in prop::collection::vec((0u8..3, 0i64..30, any::<prop::sample::Index>()), 0..160),
         ) {
-            let mut index = ExpiryIndex::default();
+            let segment = if protected { Segment::Protected } else { Segment::Probation };
+            let mut index = ExpiryIndex::new(segment);
             let mut model = std::collections::BTreeSet::new();
             for (kind, ms, which) in ops {
                 match kind {
@@ -242,6 +342,8 @@ mod tests {
                     _ => {}
                 }
                 prop_assert_eq!(index.first(), model.first().copied());
+                prop_assert!(model.iter().all(|place| Segment::of(*place) == segment));
+                prop_assert_eq!(index.len(), model.len());
                 prop_assert!(index.due_from() <= model.first().map_or(i64::MAX, |p| p.0));
                 prop_assert!(index.queued_in_order());
                 let live = index.entries().count();
@@ -253,7 +355,7 @@ mod tests {
         /// Entries come out in place order, whatever order their expiries arrive in.
         #[test]
         fn entries_come_out_earliest_first(times in prop::collection::vec(0i64..50, 0..60)) {
-            let mut index = ExpiryIndex::default();
+            let mut index = ExpiryIndex::new(Segment::Probation);
             let mut places: Vec<Place> = times.iter().map(|ms| index.add(*ms, key())).collect();
             places.sort_unstable();
             prop_assert!(index.queued_in_order());

@@ -4,6 +4,8 @@ mod entries;
 mod index;
 #[cfg(test)]
 mod model;
+#[cfg(test)]
+mod segments;
 mod stored;
 
 use std::fmt;
@@ -25,9 +27,22 @@ use entries::Entries;
 ///   on every write (in expiry order: the sweep visits only index entries that are due, never
 ///   the whole table).
 /// - **Capacity** (default 100 000 sessions): when a new session arrives at a full store, expired
-///   entries are swept first; if it is still full, the session closest to its expiry (the least
-///   recently active one) is evicted to make room. The store never grows past its capacity, so a
-///   flood of new sessions costs the oldest idle ones, never the process's memory.
+///   entries are swept first; if it is still full, one session is evicted to make room. The
+///   store never grows past its capacity, so a flood of new sessions never costs the process's
+///   memory; and it evicts in two segments, as 2Q and SLRU caches do, so that such a flood does
+///   not log users out either. A session is *new* from its creation until a request presents it
+///   back (its signed cookie names it), *returning* from then on. A new session at a full store
+///   evicts the new session closest to its expiry (the oldest); only while fewer than a quarter
+///   of the capacity are new does it evict the returning session closest to its expiry (the
+///   least recently active). Cookieless requests (bots, scanners, a flood) only ever create new
+///   sessions, so they evict each other. The quarter kept for new sessions keeps the store open
+///   to new users when returning ones fill it. Against an attacker, the bound is this: only a
+///   session's client can make it returning, with a request that sends its cookie, so before
+///   any user is evicted the attacker's returning sessions and the users' must fill three
+///   quarters of the store within one idle timeout (his sessions expire too), which takes him
+///   about twice as many requests (one to create each, one to present it): 150 000 at the
+///   default capacity with few users. Past that, each request or two of his evicts one more
+///   returning session, the closest to its expiry first.
 /// - **Size**: a session costs its fields' values plus about 550 to 650 bytes of tables,
 ///   depending on how full they are (they grow by doubling); field names are stored once for
 ///   all sessions. A full store of one-field sessions at the default capacity holds about
@@ -76,7 +91,10 @@ impl MemoryStore {
     }
 
     /// Keeps at most `capacity` sessions (at least one); a new session at a full store evicts
-    /// the one closest to its expiry.
+    /// the new session closest to its expiry, or, while fewer than a quarter of `capacity` are
+    /// new, the returning one closest to its expiry (see the type's documentation). A smaller
+    /// capacity than the sessions stored takes effect at the next new session, which evicts
+    /// down to it in the same order.
     ///
     /// # Examples
     ///
@@ -236,18 +254,20 @@ mod tests {
         (0..n).map(|_| StoreKey::random()).collect()
     }
 
-    /// Every record has exactly one index entry, at or before its expiry, and the index has no
-    /// other; no entry is before the index's `due_from`; the queue is in order.
+    /// Every record has exactly one index entry, at or before its expiry, and the indexes have
+    /// no other; no entry is before its index's `due_from`; the queues are in order.
     fn assert_consistent(store: &MemoryStore) {
         let entries = store.lock();
         let index = &entries.by_expiry;
         assert_eq!(index.entries().count(), entries.records.len());
-        assert!(index.queued_in_order());
-        if let Some((first, _)) = index.first() {
-            assert!(
-                index.due_from() <= first,
-                "a lower bound of the first entry"
-            );
+        for segment in [&index.probation, &index.protected] {
+            assert!(segment.queued_in_order());
+            if let Some((first, _)) = segment.first() {
+                assert!(
+                    segment.due_from() <= first,
+                    "a lower bound of the first entry"
+                );
+            }
         }
         for (key, entry) in &entries.records {
             let here: Vec<_> = index
@@ -269,6 +289,10 @@ mod tests {
         let k = keys(4);
         for (key, ttl) in k.iter().zip([10, 20, 30]) {
             store.create(key, &record(now, ttl)).await.unwrap();
+        }
+        // All three presented back: in the protected segment, each at its expiry.
+        for key in &k[..3] {
+            store.load(key).await.unwrap().unwrap();
         }
         // The first two live longest now; their index entries stay where they were.
         store
@@ -301,6 +325,10 @@ mod tests {
         let k = keys(3);
         store.create(&k[0], &record(now, 10)).await.unwrap();
         store.create(&k[1], &record(now, 20)).await.unwrap();
+        // Both presented back, so that both are in the protected segment, at their expiry.
+        for key in &k[..2] {
+            store.load(key).await.unwrap().unwrap();
+        }
         store
             .touch(&k[1], now + time::Duration::seconds(5))
             .await

@@ -1,183 +1,14 @@
-//! Abuse: floods of cookieless and of session-creating requests, and hostile `Cookie` headers
-//! (8 KB cookies, thousands of cookies, invalid UTF-8, duplicate session cookies), driven
-//! in-process through a real `Router`.
+//! Hostile `Cookie` headers: 8 KB cookies, thousands of cookies, invalid UTF-8, duplicate and
+//! planted session cookies.
 
-use std::time::Instant;
-
+use axum::Router;
 use axum::body::Body;
-use axum::routing::get;
-use axum::{Json, Router};
 use http::{HeaderValue, Request, header};
-use serde_json::{Value, json};
-use tower::ServiceExt;
-use typed_sessions::{MemoryStore, Session};
+use serde_json::json;
+use typed_sessions::MemoryStore;
 
-use typed_sessions_tests::{AnyStore, SpyStore, TestResponse, get_with, send, wire};
-
-/// The floods' size.
-const FLOOD: usize = 100_000;
-
-/// The floods run one at a time, so that the memory measurement sees only its own flood.
-static FLOODS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A spy that counts, without recording, the calls to `memory`.
-fn counting(memory: &MemoryStore) -> SpyStore {
-    SpyStore::counting(AnyStore::Memory(memory.clone()))
-}
-
-#[derive(typed_sessions::Session, Default)]
-struct Visit {
-    views: u64,
-}
-
-fn routes() -> Router {
-    async fn read(s: Session<Visit>) -> Json<Value> {
-        Json(json!({"new": s.is_new(), "views": s.views}))
-    }
-    async fn count(mut s: Session<Visit>) {
-        s.views += 1;
-    }
-    async fn logout(mut s: Session<Visit>) {
-        s.destroy();
-    }
-    Router::new()
-        .route("/read", get(read))
-        .route("/count", get(count))
-        .route("/logout", get(logout))
-}
-
-const KEY: u8 = 0xAB;
-
-fn app(store: Option<&SpyStore>) -> Router {
-    let mut layer = typed_sessions_tests::layer(wire::key(&wire::master(KEY)));
-    if let Some(store) = store {
-        layer = layer.with_store(store.clone());
-    }
-    routes().layer(layer)
-}
-
-fn bare(path: &str) -> Request<Body> {
-    Request::get(path).body(Body::empty()).unwrap()
-}
-
-/// The process's resident memory, from `/proc/self/statm`.
-fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux's /proc/self/statm");
-    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    pages * page_size()
-}
-
-/// `AT_PAGESZ` from the process's auxiliary vector (pairs of native words).
-fn page_size() -> usize {
-    const AT_PAGESZ: usize = 6;
-    const WORD: usize = std::mem::size_of::<usize>();
-    let auxv = std::fs::read("/proc/self/auxv").unwrap_or_default();
-    auxv.chunks_exact(2 * WORD)
-        .find_map(|pair| {
-            let word = |bytes: &[u8]| usize::from_ne_bytes(bytes.try_into().unwrap());
-            (word(&pair[..WORD]) == AT_PAGESZ).then(|| word(&pair[WORD..]))
-        })
-        .unwrap_or(4096)
-}
-
-const MIB: usize = 1024 * 1024;
-
-// --- floods ---
-
-/// 100 000 cookieless requests to a route that reads the session: not one store call, nothing
-/// stored, no cookie sent.
-#[tokio::test]
-async fn cookieless_flood_creates_nothing() {
-    let _one_at_a_time = FLOODS.lock().await;
-    let memory = MemoryStore::new();
-    let store = counting(&memory);
-    let app = app(Some(&store));
-    let started = Instant::now();
-    for n in 0..FLOOD {
-        let response = app.clone().oneshot(bare("/read")).await.unwrap();
-        assert_eq!(response.status(), 200, "request {n}");
-        assert!(
-            response.headers().get(header::SET_COOKIE).is_none(),
-            "request {n} got a cookie"
-        );
-    }
-    let elapsed = started.elapsed();
-    eprintln!("{FLOOD} cookieless reads in {elapsed:?}");
-    assert_eq!(memory.len(), 0, "sessions stored by cookieless reads");
-    assert_eq!(store.count("create"), 0, "create calls");
-    assert_eq!(store.total(), 0, "store calls of any kind");
-}
-
-/// 100 000 requests that each create a session, against a store of capacity 1 000: the store
-/// never holds more than 1 000 sessions, evicts the oldest, and the process's memory stays
-/// flat.
-#[tokio::test]
-async fn session_flood_stays_within_capacity_and_memory() {
-    const CAPACITY: usize = 1_000;
-    const WARM_UP: usize = 5_000;
-    const BATCH: usize = 100;
-    let _one_at_a_time = FLOODS.lock().await;
-    let memory = MemoryStore::new().with_capacity(CAPACITY);
-    let store = counting(&memory);
-    let app = app(Some(&store));
-
-    let mut first = None;
-    for n in 0..WARM_UP {
-        let reply = send(&app, bare("/count")).await;
-        assert_eq!(reply.status, 200, "warm-up {n}: {}", reply.body);
-        first.get_or_insert_with(|| reply.issued().expect("a session cookie"));
-    }
-    assert_eq!(memory.len(), CAPACITY, "the warm-up fills the store");
-    let before = resident_bytes();
-
-    let started = Instant::now();
-    let mut last = None;
-    for batch in 0..FLOOD / BATCH {
-        for n in 0..BATCH {
-            let response = app.clone().oneshot(bare("/count")).await.unwrap();
-            assert_eq!(response.status(), 200, "batch {batch}, request {n}");
-            let cookie = response.headers().get(header::SET_COOKIE);
-            assert!(cookie.is_some(), "batch {batch}, request {n}: no session");
-            if batch == FLOOD / BATCH - 1 && n == BATCH - 1 {
-                let cookie = cookie.unwrap().to_str().unwrap();
-                last = Some(cookie.split(';').next().unwrap().to_owned());
-            }
-        }
-        let len = memory.len();
-        assert!(len <= CAPACITY, "batch {batch}: {len} sessions stored");
-    }
-    let elapsed = started.elapsed();
-    let after = resident_bytes();
-    let growth = after.saturating_sub(before);
-    eprintln!(
-        "{FLOOD} session-creating requests in {elapsed:?}; resident {} MiB -> {} MiB",
-        before / MIB,
-        after / MIB
-    );
-
-    assert_eq!(
-        store.count("create"),
-        WARM_UP + FLOOD,
-        "one create per request"
-    );
-    assert_eq!(memory.len(), CAPACITY, "full, but never past capacity");
-    // 32 MiB: far above the noise (0 to 4 MiB seen), far below what a leak of one record
-    // per request costs (about 70 MiB).
-    assert!(
-        growth < 32 * MIB,
-        "resident memory grew by {} MiB ({before} -> {after} bytes)",
-        growth / MIB
-    );
-    // The oldest session was evicted, the newest kept.
-    let first = first.unwrap();
-    let last = last.unwrap().strip_prefix("session=").unwrap().to_owned();
-    let oldest = get_with(&app, "/read", Some(&first)).await;
-    assert_eq!(oldest.json(), json!({"new": true, "views": 0}));
-    let newest = get_with(&app, "/read", Some(&last)).await;
-    assert_eq!(newest.json(), json!({"new": false, "views": 1}));
-}
-
-// --- hostile Cookie headers ---
+use crate::{KEY, ONE_AT_A_TIME, app, bare, counting};
+use typed_sessions_tests::{SpyStore, TestResponse, send, wire};
 
 /// The backends the header cases run against: the cookie store, and a counted memory store.
 fn backends() -> [(&'static str, Router, Option<SpyStore>); 2] {
@@ -216,6 +47,7 @@ fn assert_found(reply: &TestResponse, found: bool, what: &str) {
 
 #[tokio::test]
 async fn cookies_of_8_kb() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let big = "A".repeat(8 * 1024);
     for (backend, app, _) in backends() {
         let valid = live_session(&app).await;
@@ -241,6 +73,7 @@ async fn cookies_of_8_kb() {
 
 #[tokio::test]
 async fn thousands_of_cookies_in_one_header() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     for (backend, app, store) in backends() {
         let valid = live_session(&app).await;
         let others: Vec<String> = (0..5_000).map(|i| format!("c{i}=v{i}")).collect();
@@ -296,6 +129,7 @@ async fn thousands_of_cookies_in_one_header() {
 
 #[tokio::test]
 async fn invalid_utf8() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     for (backend, app, _) in backends() {
         let valid = live_session(&app).await;
         let v = valid.as_bytes();
@@ -322,6 +156,7 @@ async fn invalid_utf8() {
 
 #[tokio::test]
 async fn duplicate_session_cookies() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let stranger = wire::master(0xEE);
     for (backend, app, _) in backends() {
         let valid = live_session(&app).await;
@@ -377,6 +212,7 @@ async fn duplicate_session_cookies() {
 /// their number, and each costs one MAC, never a store call.
 #[tokio::test]
 async fn planted_cookies_never_hide_the_genuine_one() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     let kid = wire::kid(&wire::master(KEY));
     for (backend, app, store) in backends() {
         let valid = live_session(&app).await;
@@ -406,6 +242,7 @@ async fn planted_cookies_never_hide_the_genuine_one() {
 /// rather than starting another one.
 #[tokio::test]
 async fn duplicate_session_cookies_write_to_the_valid_session() {
+    let _one_at_a_time = ONE_AT_A_TIME.lock().await;
     for (backend, app, store) in backends() {
         let valid = live_session(&app).await;
         let id = wire::session_id(valid.strip_prefix("session=").unwrap(), &wire::master(KEY));
