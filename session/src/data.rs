@@ -130,15 +130,28 @@ pub mod __private {
         };
         match T::deserialize(value) {
             Ok(decoded) => decoded,
-            Err(error) => {
+            Err(_) => {
+                // Not serde's message: it quotes the stored value, which may be a secret.
                 tracing::warn!(
                     field = key,
-                    %error,
+                    found = kind(value),
                     "stored session field does not decode into `{}`; using its default",
                     ::core::any::type_name::<T>()
                 );
                 default()
             }
+        }
+    }
+
+    /// What kind of JSON `value` is, without what it holds.
+    fn kind(value: &Value) -> &'static str {
+        match value {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
         }
     }
 

@@ -302,3 +302,32 @@ async fn mal_03_record_that_is_not_a_record_is_no_session() {
         serde_json::json!({"message": "hello"})
     );
 }
+
+/// A stored field that no longer decodes is logged by its name and the type expected, never by
+/// what it holds: serde's message quoted the stored value (`invalid type: string "tok_…",
+/// expected u64`), and a session's values may be secrets.
+#[tokio::test]
+async fn a_field_that_does_not_decode_is_logged_without_its_value() {
+    let app = TestApp::new(Backend::Memory, reference_routes());
+    let r1 = app.get("/set", None).await;
+    let key = typed_sessions_tests::wire::store_key_of(&r1.replay());
+    let stored = app.spy().inner.load(&key).await.unwrap().unwrap();
+    let mut fields = stored.fields().clone();
+    fields.insert("count".into(), "tok_live_4f9a2c".into());
+    app.spy().inner.remove(&key).await.unwrap();
+    let tampered = typed_sessions::store::Record::new(fields, stored.created(), stored.expires());
+    app.spy().inner.create(&key, &tampered).await.unwrap();
+
+    let (logs, _capture) = Logs::capture();
+    let r2 = app.get("/count", Some(&r1.replay())).await;
+    assert_eq!(r2.body, "1", "the field reads as its default");
+    let logged = logs.take();
+    assert!(
+        logged.contains("count") && logged.contains("u64") && logged.contains("a string"),
+        "the field, the type expected and what kind of value was found: {logged}"
+    );
+    assert!(
+        !logged.contains("tok_live"),
+        "the value stays out of the log: {logged}"
+    );
+}
