@@ -22,7 +22,7 @@ use crate::store::SessionStore;
 /// The session middleware: install it on a `Router` and extract [`Session<T>`](struct@crate::Session)
 /// in handlers.
 ///
-/// With no store, the session data lives in a signed (optionally encrypted) cookie. With a
+/// With no store, the session data lives in an encrypted (or only signed) cookie. With a
 /// store, the cookie carries only the signed session id.
 ///
 /// Defaults: cookie `__Host-session`, `HttpOnly`, `Secure`, `SameSite=Lax`, `Path=/`, no `Domain`,
@@ -72,11 +72,10 @@ impl SessionLayer {
     /// # let _ = app;
     /// ```
     pub fn new(key: Key) -> Self {
+        let mut codec = Codec::new("session".to_owned(), KeyRing::new(key));
+        codec.set_encrypt(true);
         Self {
-            config: Arc::new(Config::new(Codec::new(
-                "session".to_owned(),
-                KeyRing::new(key),
-            ))),
+            config: Arc::new(Config::new(codec)),
         }
     }
 
@@ -117,7 +116,10 @@ impl SessionLayer {
         self.edit(|c| c.store = Some(Arc::new(store)))
     }
 
-    /// Encrypts the cookie store's cookie with AES-256-GCM, so clients cannot read the session.
+    /// Whether the cookie store's cookie is encrypted with AES-256-GCM (default `true`), so that
+    /// clients can neither read nor change the session, as Rails and actix-session do. With
+    /// `false` the cookie is only signed (HMAC-SHA256): clients can read what the session holds,
+    /// though not change it, and a write costs a little less.
     ///
     /// Cookies of the other mode stay valid and are re-issued in the new one when extracted.
     /// Has no effect with a store (the cookie holds only the id).
@@ -126,7 +128,8 @@ impl SessionLayer {
     ///
     /// ```
     /// # use typed_sessions::{Key, SessionLayer};
-    /// let layer = SessionLayer::new(Key::generate()).with_encryption(true);
+    /// // Signed only: the session holds nothing the user may not read.
+    /// let layer = SessionLayer::new(Key::generate()).with_encryption(false);
     /// # let _ = layer;
     /// ```
     pub fn with_encryption(self, encrypt: bool) -> Self {

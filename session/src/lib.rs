@@ -2,7 +2,7 @@
 //!
 //! A session is a plain struct: `#[derive(Session)]` generates its field-by-field codec, and the
 //! [`Session<T>`](struct@Session) extractor loads it, verifies it, lets the handler change fields, and saves only
-//! the fields that changed — in a signed (optionally encrypted) cookie by default, or in a
+//! the fields that changed — in an encrypted (or only signed) cookie by default, or in a
 //! [store](store::SessionStore) such as [`MemoryStore`].
 //!
 //! # Quick start
@@ -37,7 +37,7 @@
 //!         .route("/", get(count))
 //!         .route("/login", get(login))
 //!         .route("/logout", get(logout))
-//!         .layer(SessionLayer::new(key)) // no store: the data lives in the signed cookie
+//!         .layer(SessionLayer::new(key)) // no store: the data lives in the encrypted cookie
 //! }
 //!
 //! #[tokio::main]
@@ -90,7 +90,7 @@
 //! | What | Where |
 //! |---|---|
 //! | Field attributes `rename`, `default = "path"`, `skip`; struct `namespace` | [`macro@Session`] |
-//! | Signed cookie store (HMAC-SHA256), optional AES-256-GCM | [`SessionLayer::with_encryption`] |
+//! | Cookie store encrypted with AES-256-GCM, or only signed (HMAC-SHA256) | [`SessionLayer::with_encryption`] |
 //! | Key rotation | [`SessionLayer::with_old_key`] |
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
 //! | Store contract for your own store | [`store::SessionStore`] |

@@ -4,7 +4,7 @@
 //! signed by a retired key keep working while it is an old key, come back re-signed with the new
 //! one, and start a fresh session once it is gone.
 
-use typed_sessions_tests::wire::{self, session_id_in, value_of};
+use typed_sessions_tests::wire::{self, value_of};
 use typed_sessions_tests::*;
 
 use crate::signing::{assert_rejected, key, sig_routes};
@@ -30,9 +30,10 @@ on_backends!(
         assert_ne!(resigned, old);
         let kid = |replay: &str| value_of(replay).split('.').nth(1).unwrap().to_owned();
         assert_ne!(kid(&resigned), kid(&old));
+        // (The cookie store's cookies are sealed by the key that issued them.)
         assert_eq!(
-            session_id_in(backend, value_of(&resigned)),
-            session_id_in(backend, value_of(&old)),
+            wire::session_id(value_of(&resigned), &[2u8; 64]),
+            wire::session_id(value_of(&old), &[1u8; 64]),
         );
         if backend.is_store() {
             // Re-signing the id cookie writes nothing to the store.

@@ -188,7 +188,7 @@ fn layer(backend: Target, newest: &[u8], memory: &MemoryStore, any: &RecordStore
         layer = layer.with_old_key(wire::key(&OLD));
     }
     match backend {
-        Target::Signed => layer,
+        Target::Signed => layer.with_encryption(false),
         Target::Sealed => layer.with_encryption(true),
         Target::Memory => layer.with_store(memory.clone()),
         Target::AnyId => layer.with_store(any.clone()),
