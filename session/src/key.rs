@@ -2,9 +2,10 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::{TryRngCore, rngs::OsRng};
 use sha2::Sha256;
+use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::Error;
 
@@ -16,7 +17,8 @@ type HmacSha256 = Hmac<Sha256>;
 /// public key id are derived from it with HMAC-SHA256, so one secret serves every purpose
 /// without the purposes ever sharing a key.
 ///
-/// `Debug` never prints the key.
+/// `Debug` never prints the key, and the key material is zeroed in memory when the last copy
+/// of a `Key` is dropped.
 ///
 /// # Examples
 ///
@@ -32,10 +34,15 @@ type HmacSha256 = Hmac<Sha256>;
 pub struct Key {
     /// HMAC-SHA256 keyed with the signing key, its inner and outer pads already absorbed: each
     /// MAC clones it rather than re-keying, which saves two SHA-256 blocks per MAC.
+    /// Zeroed on drop: its secrets are two SHA-256 states, which `sha2` zeroes.
     signing: HmacSha256,
-    encryption: [u8; 32],
+    encryption: Zeroizing<[u8; 32]>,
     id: String,
 }
+
+/// Every secret a `Key` holds is zeroed when it is dropped: the prepared HMAC state (the two
+/// SHA-256 states it holds zero themselves) and the encryption key.
+impl ZeroizeOnDrop for Key {}
 
 impl Key {
     /// The shortest key accepted, in bytes.
@@ -57,9 +64,9 @@ impl Key {
     /// # let _ = key;
     /// ```
     pub fn generate() -> Self {
-        let mut master = [0u8; 64];
-        fill_random(&mut master);
-        Self::derive(&master)
+        let mut master = Zeroizing::new([0u8; 64]);
+        fill_random(&mut *master);
+        Self::derive(&*master)
     }
 
     /// Uses `master` (at least [`Key::MIN_LEN`] bytes of secret randomness) as the key.
@@ -88,7 +95,7 @@ impl Key {
         let encryption = derive_subkey(master, b"typed-sessions/v1/encryption");
         let id_bytes = derive_subkey(master, b"typed-sessions/v1/key-id");
         Self {
-            signing: HmacSha256::new_from_slice(&signing).expect("HMAC accepts any key length"),
+            signing: HmacSha256::new_from_slice(&*signing).expect("HMAC accepts any key length"),
             encryption,
             id: crate::b64::encode(&id_bytes[..6]),
         }
@@ -115,10 +122,10 @@ impl fmt::Debug for Key {
     }
 }
 
-fn derive_subkey(master: &[u8], label: &[u8]) -> [u8; 32] {
+fn derive_subkey(master: &[u8], label: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut mac = HmacSha256::new_from_slice(master).expect("HMAC accepts any key length");
     mac.update(label);
-    mac.finalize().into_bytes().into()
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 /// Fills `buf` from the operating system's CSPRNG.
@@ -168,12 +175,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_secret_of_a_key_is_zeroed_on_drop() {
+        fn zeroed_on_drop<T: ZeroizeOnDrop>() {}
+        // The prepared HMAC's secrets are its two SHA-256 states (the key's inner and outer pads
+        // absorbed), which zero themselves (`sha2`'s `zeroize` feature); the encryption key is
+        // `Zeroizing`. If a dependency update dropped either, this stops compiling.
+        zeroed_on_drop::<<Sha256 as hmac::digest::block_api::CoreProxy>::Core>();
+        zeroed_on_drop::<Zeroizing<[u8; 32]>>();
+        zeroed_on_drop::<Key>();
+        // What aes-gcm builds from the encryption key for each cookie: the AES key schedule
+        // (the workspace turns its `zeroize` feature on).
+        zeroed_on_drop::<aes::Aes256>();
+    }
+
+    #[test]
     fn the_prepared_mac_equals_keying_afresh_every_time() {
         let master = [9u8; 40];
         let key = Key::from_bytes(&master).unwrap();
         let signing = derive_subkey(&master, b"typed-sessions/v1/signing");
         for message in [&b""[..], b"session=1.abc.def", &[7u8; 200]] {
-            let mut fresh = HmacSha256::new_from_slice(&signing).unwrap();
+            let mut fresh = HmacSha256::new_from_slice(&*signing).unwrap();
             fresh.update(message);
             let mut prepared = key.mac();
             prepared.update(message);

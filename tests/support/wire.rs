@@ -43,7 +43,7 @@ pub fn key(master: &[u8]) -> Key {
 }
 
 fn derive(master: &[u8], label: &str) -> [u8; 32] {
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(master).expect("any key length");
+    let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(master).expect("any key length");
     mac.update(label.as_bytes());
     mac.finalize().into_bytes().into()
 }
@@ -55,7 +55,7 @@ pub fn kid(master: &[u8]) -> String {
 
 fn mac(master: &[u8], signed: &str) -> HmacSha256 {
     let key = derive(master, "typed-sessions/v1/signing");
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(&key).expect("any key length");
+    let mut mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(&key).expect("any key length");
     mac.update(NAME.as_bytes());
     mac.update(b"=");
     mac.update(signed.as_bytes());
