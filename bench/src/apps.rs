@@ -19,8 +19,11 @@ pub enum Row {
     /// else: the least any session layer installed with `Router::layer` can cost, and what
     /// typed-sessions is held to on routes that never extract the session.
     Floor,
-    /// typed-sessions, sessions in the signed cookie (its default).
+    /// typed-sessions, sessions in the encrypted cookie (its default).
     TsCookie,
+    /// typed-sessions, sessions in a signed-only cookie (`with_encryption(false)`): what the
+    /// default's encryption costs.
+    TsCookieSigned,
     /// typed-sessions with its `MemoryStore`.
     TsMemory,
     /// typed-sessions with its `RedisStore` (feature `redis`, `TS_BENCH_REDIS_URL`).
@@ -33,10 +36,11 @@ pub enum Row {
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 7] = [
+    pub const ALL: [Row; 8] = [
         Row::Baseline,
         Row::Floor,
         Row::TsCookie,
+        Row::TsCookieSigned,
         Row::TsMemory,
         Row::TsRedis,
         Row::TowerMemory,
@@ -58,6 +62,7 @@ impl Row {
             Row::Baseline => "baseline",
             Row::Floor => "floor",
             Row::TsCookie => "ts-cookie",
+            Row::TsCookieSigned => "ts-cookie-signed",
             Row::TsMemory => "ts-memory",
             Row::TsRedis => "ts-redis",
             Row::TowerMemory => "tower-memory",
@@ -72,7 +77,10 @@ impl Row {
 
     /// Whether the row is a typed-sessions row.
     pub fn is_typed_sessions(self) -> bool {
-        matches!(self, Row::TsCookie | Row::TsMemory | Row::TsRedis)
+        matches!(
+            self,
+            Row::TsCookie | Row::TsCookieSigned | Row::TsMemory | Row::TsRedis
+        )
     }
 }
 
@@ -200,6 +208,9 @@ pub async fn app(row: Row) -> Router {
         Row::Baseline => baseline::app(),
         Row::Floor => baseline::app().layer(OneExtension),
         Row::TsCookie => typed::app(typed_sessions::SessionLayer::new(typed::key())),
+        Row::TsCookieSigned => {
+            typed::app(typed_sessions::SessionLayer::new(typed::key()).with_encryption(false))
+        }
         Row::TsMemory => typed::app(
             typed_sessions::SessionLayer::new(typed::key())
                 .with_store(typed_sessions::MemoryStore::new()),

@@ -9,8 +9,8 @@
 //! The MAC (or the AEAD's associated data) covers `<cookie name>=` and everything before the
 //! MAC, so a value cannot move to another cookie name, version or key id.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use hmac::Mac;
 
 use crate::id::{ID_LEN, SessionId};
@@ -251,57 +251,73 @@ impl Codec {
         mac
     }
 
-    /// Appends `3.<kid>.<base64url(nonce | ciphertext | tag)>`.
+    /// Appends `3.<kid>.<base64url(nonce | ciphertext | tag)>`, sealed in one buffer: the
+    /// default cookie store's write, so it allocates only that buffer and the associated data.
     fn write_encrypted(&self, out: &mut String, plaintext: &[u8]) {
         let key = self.keys.newest();
-        let header = format!("{SEALED_DATA}.{}", key.id());
-        let mut nonce = [0u8; NONCE_LEN];
-        fill_random(&mut nonce);
-        let aad = self.aad(&header);
-        let sealed = cipher(key)
-            .encrypt(
-                Nonce::from_slice(&nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &aad,
-                },
-            )
+        let mut body = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        body.resize(NONCE_LEN, 0);
+        fill_random(&mut body);
+        body.extend_from_slice(plaintext);
+        let (nonce, message) = body.split_at_mut(NONCE_LEN);
+        let tag = self
+            .with_aad(key.id(), |aad| {
+                cipher(key).encrypt_in_place_detached(Nonce::from_slice(nonce), aad, message)
+            })
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-        let mut body = Vec::with_capacity(NONCE_LEN + sealed.len());
-        body.extend_from_slice(&nonce);
-        body.extend_from_slice(&sealed);
-        out.push_str(&header);
+        body.extend_from_slice(&tag);
+        out.push_str(SEALED_DATA);
+        out.push('.');
+        out.push_str(key.id());
         out.push('.');
         b64::encode_into(&body, out);
     }
 
-    /// `rest` is `<kid>.<nonce|ciphertext|tag>`.
+    /// `rest` is `<kid>.<nonce|ciphertext|tag>`. Opened in the decoded buffer (a failed attempt
+    /// leaves it as it was, so the next key with that id can try).
     fn decrypt_data(&self, rest: &str) -> Option<(usize, Vec<u8>)> {
         let (kid, body) = rest.split_once('.')?;
-        let body = b64::decode(body)?;
-        if body.len() < NONCE_LEN + 16 {
-            return None;
-        }
-        let (nonce, sealed) = body.split_at(NONCE_LEN);
-        let aad = self.aad(&format!("{SEALED_DATA}.{kid}"));
-        self.keys.with_id(kid).find_map(|(index, key)| {
-            let payload = Payload {
-                msg: sealed,
-                aad: &aad,
-            };
-            let plaintext = cipher(key)
-                .decrypt(Nonce::from_slice(nonce), payload)
-                .ok()?;
-            Some((index, plaintext))
-        })
+        let mut body = b64::decode(body)?;
+        let message_len = body.len().checked_sub(NONCE_LEN + TAG_LEN)?;
+        let (nonce, rest) = body.split_at_mut(NONCE_LEN);
+        let (message, tag) = rest.split_at_mut(message_len);
+        let index = self.with_aad(kid, |aad| {
+            self.keys.with_id(kid).find_map(|(index, key)| {
+                cipher(key)
+                    .decrypt_in_place_detached(
+                        Nonce::from_slice(nonce),
+                        aad,
+                        message,
+                        Tag::from_slice(tag),
+                    )
+                    .ok()
+                    .map(|()| index)
+            })
+        })?;
+        body.truncate(NONCE_LEN + message_len);
+        body.drain(..NONCE_LEN);
+        Some((index, body))
     }
 
-    fn aad(&self, header: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(self.name.len() + 1 + header.len());
-        aad.extend_from_slice(self.name.as_bytes());
-        aad.push(b'=');
-        aad.extend_from_slice(header.as_bytes());
-        aad
+    /// Calls `use_aad` with the associated data of a sealed value, `<cookie name>=3.<kid>`:
+    /// written on the stack when it fits (every cookie name of up to 64 bytes with our key ids).
+    fn with_aad<T>(&self, kid: &str, use_aad: impl FnOnce(&[u8]) -> T) -> T {
+        let parts = [self.name.as_bytes(), b"=3.", kid.as_bytes()];
+        let len = parts.iter().map(|part| part.len()).sum();
+        let mut stack = [0u8; 80];
+        let mut heap = Vec::new();
+        let aad = if len <= stack.len() {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, 0);
+            &mut heap[..]
+        };
+        let mut at = 0;
+        for part in parts {
+            aad[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        use_aad(aad)
     }
 }
 
