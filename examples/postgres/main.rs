@@ -10,8 +10,6 @@ mod counter;
 #[path = "../common/serve.rs"]
 mod serve;
 
-use std::time::Duration;
-
 use typed_sessions::{Key, PostgresStore, SessionLayer};
 
 #[tokio::main]
@@ -20,9 +18,8 @@ async fn main() {
     let store = PostgresStore::connect(&url)
         .await
         .expect("connect to PostgreSQL");
+    // Creates the table, and starts deleting expired rows every ten minutes.
     store.migrate().await.expect("create the sessions table");
-    // Expired rows are ignored on load; this deletes them every 5 minutes.
-    let _cleanup = store.spawn_cleanup(Duration::from_secs(300));
 
     let layer = SessionLayer::new(Key::generate()).with_store(store);
     serve::serve(counter::app(layer)).await;

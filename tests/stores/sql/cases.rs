@@ -15,6 +15,59 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
+/// `migrate` starts a cleanup of its own (a flood of new sessions does not pile up in the table
+/// because nobody remembered `spawn_cleanup`), which stops with the last clone of the store;
+/// `without_cleanup` starts none.
+pub async fn migrate_starts_a_cleanup_that_lives_as_long_as_the_store<H: Harness>() {
+    let _up = H::up().await;
+    let clock = ManualClock::starting_now();
+    let url = H::database();
+    let connect = || async {
+        SqlStore::<H::Db>::connect(&url)
+            .await
+            .expect("connecting to the test database")
+            .with_table_name(super::unique_table())
+            .expect("a valid table name")
+            .with_clock(clock.clone())
+    };
+    let cleaned = connect()
+        .await
+        .with_cleanup_interval(Duration::from_millis(50));
+    let kept = connect().await.without_cleanup();
+    for store in [&cleaned, &kept] {
+        store.migrate().await.expect("migrate");
+        let expiring = record(json!({"a": 1}), clock.now(), Duration::from_secs(1));
+        store.create(&fresh_key(), &expiring).await.unwrap();
+    }
+    clock.advance(Duration::from_secs(2));
+    let raw = H::raw(&kept);
+    let cleaned_table = cleaned.table_name().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while raw.count_rows(&cleaned_table).await > 0 {
+        assert!(Instant::now() < deadline, "migrate started no cleanup");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        raw.count_rows(kept.table_name()).await,
+        1,
+        "without_cleanup: nothing deletes the row"
+    );
+
+    // The last clone gone, the cleanup stops.
+    let clone = cleaned.clone();
+    let expiring = record(json!({"b": 1}), clock.now(), Duration::from_secs(1));
+    clone.create(&fresh_key(), &expiring).await.unwrap();
+    drop(cleaned);
+    drop(clone);
+    clock.advance(Duration::from_secs(2));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        raw.count_rows(&cleaned_table).await,
+        1,
+        "a dropped store's cleanup must stop"
+    );
+}
+
 /// `migrate` runs again on an empty table and on one with rows, keeps them, and creates an
 /// index on `expires`.
 pub async fn migrate_is_idempotent_and_creates_the_expiry_index<H: Harness>() {

@@ -90,6 +90,7 @@ macro_rules! sql_store_tests {
             migrate_is_idempotent_and_creates_the_expiry_index,
             liveness_follows_the_store_clock_and_delete_expired_removes_only_expired_rows,
             cleanup_task_deletes_expired_rows_until_dropped,
+            migrate_starts_a_cleanup_that_lives_as_long_as_the_store,
             corrupt_rows_are_errors,
             tables_are_isolated,
             patch_that_changes_nothing_on_a_live_row_is_applied,

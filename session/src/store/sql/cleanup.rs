@@ -33,14 +33,17 @@ pub struct CleanupTask {
 }
 
 impl CleanupTask {
-    /// Runs `sweep` every `interval` on the current Tokio runtime, logging failures.
-    pub(crate) fn spawn<F, Fut>(interval: Duration, sweep: F) -> Self
+    /// Runs `sweep` every `interval` on the current Tokio runtime, logging failures; the first
+    /// time right away, or after one interval unless `at_once`.
+    pub(crate) fn spawn<F, Fut>(interval: Duration, at_once: bool, sweep: F) -> Self
     where
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<u64, Error>> + Send,
     {
         let handle = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
+            let first =
+                tokio::time::Instant::now() + if at_once { Duration::ZERO } else { interval };
+            let mut ticks = tokio::time::interval_at(first, interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticks.tick().await;

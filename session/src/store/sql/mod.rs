@@ -16,7 +16,7 @@ mod sqlite;
 mod statements;
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::Pool;
@@ -52,8 +52,12 @@ pub use sqlite::SqliteStore;
 ///   its fields (concurrent patches of different fields all survive) and never re-creates a row
 ///   that a concurrent request deleted; `create` never overwrites a live row.
 /// - **Expiry**: rows past their expiry are never returned, and `create` may replace them.
-///   [`delete_expired`](Self::delete_expired) deletes them, and
-///   [`spawn_cleanup`](Self::spawn_cleanup) runs it on an interval.
+///   [`migrate`](Self::migrate) also starts a background task that deletes them every ten
+///   minutes ([`with_cleanup_interval`](Self::with_cleanup_interval)), for as long as a clone
+///   of the store lives: the table does not grow with every session ever created, even under a
+///   flood of new sessions (a cookieless client that writes creates one per request: without
+///   the cleanup, every one of them stays until deleted).
+///   [`delete_expired`](Self::delete_expired) deletes them on demand.
 /// - **Time**: "now" comes from the store's [`Clock`] and is bound to every statement, so the
 ///   database's clock is never consulted.
 /// - **Errors**: a database out of reach is [`Error::unavailable`] (the request answers 503), a
@@ -71,10 +75,9 @@ pub use sqlite::SqliteStore;
 /// use typed_sessions::{Key, SessionLayer, SqliteStore};
 ///
 /// let store = SqliteStore::connect("sqlite::memory:").await?;
-/// store.migrate().await?;
-/// let cleanup = store.spawn_cleanup(Duration::from_secs(600));
+/// store.migrate().await?; // also starts deleting expired sessions every ten minutes
 /// let layer = SessionLayer::new(Key::generate()).with_store(store);
-/// # let _ = (layer, cleanup);
+/// # let _ = layer;
 /// # Ok(())
 /// # }
 /// # #[cfg(not(feature = "sqlite"))]
@@ -84,7 +87,16 @@ pub struct SqlStore<DB: SqlDialect> {
     pool: Pool<DB>,
     sql: Arc<Statements>,
     clock: Clock,
+    /// How often the background cleanup that `migrate` starts runs; `None`: not at all.
+    cleanup_every: Option<Duration>,
+    /// That cleanup, shared by the clones of this store, stopped when the last goes. A builder
+    /// call that changes what it deletes (the table, the clock) gives the store a slot of its
+    /// own.
+    cleanup: Arc<Mutex<Option<CleanupTask>>>,
 }
+
+/// How often the cleanup that [`SqlStore::migrate`] starts runs, unless configured.
+const DEFAULT_CLEANUP_EVERY: Duration = Duration::from_secs(600);
 
 impl<DB: SqlDialect> SqlStore<DB> {
     /// The table name used unless [`with_table_name`](Self::with_table_name) says otherwise.
@@ -134,6 +146,8 @@ impl<DB: SqlDialect> SqlStore<DB> {
             pool,
             sql: Arc::new(sql),
             clock: Clock::system(),
+            cleanup_every: Some(DEFAULT_CLEANUP_EVERY),
+            cleanup: Arc::default(),
         }
     }
 
@@ -192,6 +206,7 @@ impl<DB: SqlDialect> SqlStore<DB> {
     /// ```
     pub fn with_table_name(mut self, name: impl Into<String>) -> Result<Self, Error> {
         self.sql = Arc::new(Statements::new::<DB>(&name.into())?);
+        self.cleanup = Arc::default();
         Ok(self)
     }
 
@@ -218,6 +233,58 @@ impl<DB: SqlDialect> SqlStore<DB> {
     #[must_use]
     pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
         self.clock = clock.into();
+        self.cleanup = Arc::default();
+        self
+    }
+
+    /// Runs the background cleanup that [`migrate`](Self::migrate) starts every `every`
+    /// (default ten minutes) instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::SqliteStore::connect("sqlite::memory:")
+    ///     .await?
+    ///     .with_cleanup_interval(std::time::Duration::from_secs(60));
+    /// store.migrate().await?;
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "sqlite"))]
+    /// # fn main() {}
+    /// ```
+    #[must_use]
+    pub fn with_cleanup_interval(mut self, every: Duration) -> Self {
+        self.cleanup_every = Some(every);
+        self.cleanup = Arc::default();
+        self
+    }
+
+    /// Starts no background cleanup: something else deletes expired sessions (a cron job
+    /// calling [`delete_expired`](Self::delete_expired), or another instance of the
+    /// application). Without it, the table keeps every session ever created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "sqlite")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::SqliteStore::connect("sqlite::memory:")
+    ///     .await?
+    ///     .without_cleanup();
+    /// store.migrate().await?;
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "sqlite"))]
+    /// # fn main() {}
+    /// ```
+    #[must_use]
+    pub fn without_cleanup(mut self) -> Self {
+        self.cleanup_every = None;
+        self.cleanup = Arc::default();
         self
     }
 
@@ -260,7 +327,10 @@ impl<DB: SqlDialect> SqlStore<DB> {
     }
 
     /// Creates the table and its index on the expiry, unless they exist; safe to run on every
-    /// start.
+    /// start. Then starts, unless one runs already for this store or
+    /// [`without_cleanup`](Self::without_cleanup) says otherwise, the background task that
+    /// deletes expired sessions every ten minutes (the first time ten minutes from now), until
+    /// the last clone of the store is dropped. Outside a Tokio runtime no task starts.
     ///
     /// # Errors
     ///
@@ -285,7 +355,31 @@ impl<DB: SqlDialect> SqlStore<DB> {
         for statement in &self.sql.migrate {
             self.run(sqlx::query(statement.clone())).await?;
         }
+        self.start_cleanup();
         Ok(())
+    }
+
+    /// Starts the background cleanup, once per slot.
+    fn start_cleanup(&self) {
+        let Some(every) = self.cleanup_every else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        let mut slot = self.cleanup.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_none() {
+            // The task's store shares the pool, not the slot: the task must not keep the
+            // stores' slot, and so itself, alive.
+            let sweeper = Self {
+                cleanup: Arc::default(),
+                ..self.clone()
+            };
+            *slot = Some(CleanupTask::spawn(every, false, move || {
+                let sweeper = sweeper.clone();
+                async move { sweeper.delete_expired().await }
+            }));
+        }
     }
 
     /// Deletes every expired session and returns how many it deleted.
@@ -324,7 +418,10 @@ impl<DB: SqlDialect> SqlStore<DB> {
     }
 
     /// Runs [`delete_expired`](Self::delete_expired) every `interval` in a background task
-    /// (the first time right away), logging failures, until the returned handle is dropped.
+    /// (the first time right away), logging failures, until the returned handle is dropped:
+    /// for a cleanup under the application's own control (with
+    /// [`without_cleanup`](Self::without_cleanup), or a store built with [`new`](Self::new) and
+    /// never migrated).
     ///
     /// # Panics
     ///
@@ -348,7 +445,7 @@ impl<DB: SqlDialect> SqlStore<DB> {
     /// ```
     pub fn spawn_cleanup(&self, interval: Duration) -> CleanupTask {
         let store = self.clone();
-        CleanupTask::spawn(interval, move || {
+        CleanupTask::spawn(interval, true, move || {
             let store = store.clone();
             async move { store.delete_expired().await }
         })
@@ -375,6 +472,8 @@ impl<DB: SqlDialect> Clone for SqlStore<DB> {
             pool: self.pool.clone(),
             sql: Arc::clone(&self.sql),
             clock: self.clock.clone(),
+            cleanup_every: self.cleanup_every,
+            cleanup: Arc::clone(&self.cleanup),
         }
     }
 }
