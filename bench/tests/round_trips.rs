@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use typed_sessions::{
     Error, MemoryStore, SessionLayer,
     clock::ManualClock,
-    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
+    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 use typed_sessions_bench::{Client, Route, Row, Scenario, runtime, typed_app, typed_key};
 
@@ -24,6 +24,7 @@ struct Calls {
     patch: AtomicU32,
     remove: AtomicU32,
     touch: AtomicU32,
+    rekey: AtomicU32,
 }
 
 /// A memory store that counts the calls it gets.
@@ -53,6 +54,7 @@ impl Counting {
             ("patch", &calls.patch),
             ("remove", &calls.remove),
             ("touch", &calls.touch),
+            ("rekey", &calls.rekey),
         ]
         .into_iter()
         .map(|(kind, count)| (kind, count.swap(0, Ordering::SeqCst)))
@@ -85,6 +87,11 @@ impl SessionStore for Counting {
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.calls.touch.fetch_add(1, Ordering::SeqCst);
         self.inner.touch(key, expires).await
+    }
+
+    async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        self.calls.rekey.fetch_add(1, Ordering::SeqCst);
+        self.inner.rekey(old, new, patch).await
     }
 }
 

@@ -11,6 +11,7 @@
 //! store's own clock. Each check works on fresh random keys, so they can share one database.
 
 mod exact;
+mod rekey;
 
 use std::future::Future;
 use std::time::Duration;
@@ -25,6 +26,10 @@ use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Updated};
 
 pub use exact::{awkward_field_keys_round_trip, tricky_values_survive_create_and_patch};
+pub use rekey::{
+    concurrent_patch_during_rekey_is_kept_or_reported, rekey_does_not_resurrect,
+    rekey_moves_and_patches, rekey_refuses_a_taken_key,
+};
 
 /// Runs `check` to completion on a fresh multi-threaded Tokio runtime.
 ///
@@ -500,6 +505,10 @@ macro_rules! store_conformance {
             concurrent_patches_of_different_fields,
             awkward_field_keys_round_trip,
             tricky_values_survive_create_and_patch,
+            rekey_moves_and_patches,
+            rekey_does_not_resurrect,
+            rekey_refuses_a_taken_key,
+            concurrent_patch_during_rekey_is_kept_or_reported,
         );
         $(
             #[test]

@@ -393,7 +393,7 @@ fn arbitrary_records_through_a_store_are_decoded_or_ignored() {
                         }
                         Write::Remove => !live,
                         Write::Touch => live,
-                        Write::Patch(_) => false,
+                        Write::Patch(_) | Write::Rekey(_) => false,
                     };
                     prop_assert!(allowed, "unexpected {:?} (live {})", write, live);
                 }

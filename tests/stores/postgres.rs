@@ -13,7 +13,7 @@ use tokio::sync::{RwLock, RwLockReadGuard};
 use typed_sessions::test_kit::{assert_same_record, fresh_key};
 use typed_sessions::{
     Error, PostgresStore,
-    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
+    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 use crate::env_url;
@@ -91,6 +91,9 @@ impl SessionStore for Running {
     }
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.store.touch(key, expires).await
+    }
+    async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        self.store.rekey(old, new, patch).await
     }
 }
 

@@ -14,7 +14,7 @@ use typed_sessions::test_kit::{assert_same_record, fresh_key, run};
 use typed_sessions::{
     Error, RedisStore,
     clock::ManualClock,
-    store::{Created, Fields, Patch, Record, SessionStore, StoreKey, Updated},
+    store::{Created, Fields, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 use crate::env_url;
@@ -63,6 +63,17 @@ impl SessionStore for Standalone {
         expires: OffsetDateTime,
     ) -> impl Future<Output = Result<Updated, Error>> + Send {
         self.store.touch(key, expires)
+    }
+    fn rekey(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        patch: &Patch,
+    ) -> impl Future<Output = Result<Rekeyed, Error>> + Send {
+        self.store.rekey(old, new, patch)
+    }
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        self.store.can_rekey(old, new)
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use typed_sessions::{
     Error,
-    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
+    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 use crate::any_store::AnyStore;
@@ -26,13 +26,15 @@ pub enum Call {
     Remove(StoreKey),
     /// `touch(key, expires)`.
     Touch(StoreKey, OffsetDateTime),
+    /// `rekey(old, new, patch)`.
+    Rekey(StoreKey, StoreKey, Patch),
 }
 
 /// The kinds of calls, in the order of [`SpyStore::count`]'s counters.
-const KINDS: [&str; 5] = ["load", "create", "patch", "remove", "touch"];
+const KINDS: [&str; 6] = ["load", "create", "patch", "remove", "touch", "rekey"];
 
 impl Call {
-    /// The kind of call: `"load"`, `"create"`, `"patch"`, `"remove"` or `"touch"`.
+    /// The kind of call: `"load"`, `"create"`, `"patch"`, `"remove"`, `"touch"` or `"rekey"`.
     pub fn kind(&self) -> &'static str {
         match self {
             Call::Load(_) => "load",
@@ -40,17 +42,19 @@ impl Call {
             Call::Patch(..) => "patch",
             Call::Remove(_) => "remove",
             Call::Touch(..) => "touch",
+            Call::Rekey(..) => "rekey",
         }
     }
 
-    /// The key the call is about.
+    /// The key the call is about (for a rekey, the old one).
     pub fn key(&self) -> &StoreKey {
         match self {
             Call::Load(key)
             | Call::Create(key, _)
             | Call::Patch(key, _)
             | Call::Remove(key)
-            | Call::Touch(key, _) => key,
+            | Call::Touch(key, _)
+            | Call::Rekey(key, ..) => key,
         }
     }
 }
@@ -77,7 +81,7 @@ pub struct SpyStore {
     /// Whether calls are recorded (counted only, otherwise).
     records: bool,
     calls: Arc<Mutex<Vec<Call>>>,
-    counts: Arc<[AtomicUsize; 5]>,
+    counts: Arc<[AtomicUsize; 6]>,
     faults: Arc<Mutex<Faults>>,
 }
 
@@ -181,5 +185,13 @@ impl SessionStore for SpyStore {
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         self.enter(Call::Touch(key.clone(), expires)).await?;
         self.inner.touch(key, expires).await
+    }
+    async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        self.enter(Call::Rekey(old.clone(), new.clone(), patch.clone()))
+            .await?;
+        self.inner.rekey(old, new, patch).await
+    }
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        self.inner.can_rekey(old, new)
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::store::{Created, Patch, Record, SessionStore, StoreKey, Updated};
+use crate::store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -32,6 +32,13 @@ pub(crate) trait DynStore: Send + Sync {
         key: &'a StoreKey,
         expires: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Updated, Error>>;
+    fn rekey<'a>(
+        &'a self,
+        old: &'a StoreKey,
+        new: &'a StoreKey,
+        patch: &'a Patch,
+    ) -> BoxFuture<'a, Result<Rekeyed, Error>>;
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool;
 }
 
 impl<S: SessionStore> DynStore for S {
@@ -61,6 +68,17 @@ impl<S: SessionStore> DynStore for S {
         expires: OffsetDateTime,
     ) -> BoxFuture<'a, Result<Updated, Error>> {
         Box::pin(SessionStore::touch(self, key, expires))
+    }
+    fn rekey<'a>(
+        &'a self,
+        old: &'a StoreKey,
+        new: &'a StoreKey,
+        patch: &'a Patch,
+    ) -> BoxFuture<'a, Result<Rekeyed, Error>> {
+        Box::pin(SessionStore::rekey(self, old, new, patch))
+    }
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        SessionStore::can_rekey(self, old, new)
     }
 }
 

@@ -26,7 +26,7 @@ pub(crate) use call::{DynStore, bounded};
 pub use key::StoreKey;
 pub use memory::MemoryStore;
 pub(crate) use record::nesting_exceeds;
-pub use record::{Created, Fields, Patch, Record, Updated};
+pub use record::{Created, Fields, Patch, Record, Rekeyed, Updated};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use redis::RedisStore;
@@ -56,6 +56,9 @@ pub use sql::{CleanupTask, SqlDialect, SqlStore};
 /// - `patch` changes only the given fields and the expiry, and never re-creates a record that
 ///   was removed or expired meanwhile ([`Updated::Missing`]); two patches of different fields
 ///   both survive, patches of the same field are last-writer-wins;
+/// - `rekey` moves a live record to a new key and patches it in one atomic step, and never
+///   brings back a record that was removed meanwhile ([`Rekeyed::Missing`]): a session
+///   regenerated at login while another request logs it out stays logged out;
 /// - `touch` only moves the expiry;
 /// - `remove` of a missing record is not an error.
 ///
@@ -76,7 +79,7 @@ pub use sql::{CleanupTask, SqlDialect, SqlStore};
 /// use std::sync::Mutex;
 ///
 /// use time::OffsetDateTime;
-/// use typed_sessions::store::{Created, Patch, Record, SessionStore, StoreKey, Updated};
+/// use typed_sessions::store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 /// use typed_sessions::{Error, Key, SessionLayer};
 ///
 /// #[derive(Default)]
@@ -135,6 +138,21 @@ pub use sql::{CleanupTask, SqlDialect, SqlStore};
 ///             }
 ///             None => Ok(Updated::Missing),
 ///         }
+///     }
+///
+///     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+///         // One lock for the whole move: nothing can remove `old` half-way.
+///         let mut records = self.records.lock().unwrap();
+///         if Self::live(&mut records, new).is_some() {
+///             return Ok(Rekeyed::Taken);
+///         }
+///         if Self::live(&mut records, old).is_none() {
+///             return Ok(Rekeyed::Missing); // logged out meanwhile: stays logged out
+///         }
+///         let mut record = records.remove(old).expect("live above");
+///         patch.apply_to(&mut record);
+///         records.insert(new.clone(), record);
+///         Ok(Rekeyed::Applied)
 ///     }
 /// }
 ///
@@ -292,4 +310,68 @@ pub trait SessionStore: Send + Sync + 'static {
         key: &StoreKey,
         expires: OffsetDateTime,
     ) -> impl Future<Output = Result<Updated, Error>> + Send;
+
+    /// Moves the live record under `old` to `new` and applies `patch` to it, in one atomic
+    /// step: the record the request loaded, with the changes of everyone since (a concurrent
+    /// patch of `old` either lands before the move and moves with it, or finds `old` gone and
+    /// reports [`Updated::Missing`]). The record's creation time stays.
+    ///
+    /// This is how [`Session::regenerate`](crate::Session::regenerate) gives a session a new id
+    /// at login: a logout racing it must not be undone, so a record removed (or expired)
+    /// meanwhile is reported [`Rekeyed::Missing`] and nothing is written.
+    ///
+    /// # Errors
+    ///
+    /// As for [`load`](Self::load); a missing record is not an error but [`Rekeyed::Missing`],
+    /// a live record under `new` is [`Rekeyed::Taken`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::{Duration, OffsetDateTime};
+    /// use typed_sessions::MemoryStore;
+    /// use typed_sessions::store::{Fields, Patch, Record, Rekeyed, SessionStore, StoreKey};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = MemoryStore::new();
+    /// let (old, new) = (StoreKey::from_digest_hex("5".repeat(64)).unwrap(), StoreKey::from_digest_hex("6".repeat(64)).unwrap());
+    /// let now = OffsetDateTime::now_utc();
+    /// store.create(&old, &Record::new(Fields::new(), now, now + Duration::hours(1))).await?;
+    /// let mut changed = Fields::new();
+    /// changed.insert("user".into(), "ann".into());
+    /// let login = Patch::new(changed, Vec::new(), now + Duration::hours(2));
+    /// assert_eq!(store.rekey(&old, &new, &login).await?, Rekeyed::Applied);
+    /// assert!(store.load(&old).await?.is_none());
+    /// assert_eq!(store.load(&new).await?.unwrap().fields()["user"], "ann");
+    /// // The old key is gone: moving it again finds nothing, and writes nothing.
+    /// assert_eq!(store.rekey(&old, &new, &login).await?, Rekeyed::Missing);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn rekey(
+        &self,
+        old: &StoreKey,
+        new: &StoreKey,
+        patch: &Patch,
+    ) -> impl Future<Output = Result<Rekeyed, Error>> + Send;
+
+    /// Whether [`rekey`](Self::rekey) can move a record from `old` to `new` in one atomic step
+    /// (default: always). A store that partitions its keys, as Redis Cluster does by hash slot,
+    /// answers only for keys of one partition; the layer draws new ids until this holds. A
+    /// store that wraps another (to count or trace its calls) must forward this method too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::MemoryStore;
+    /// use typed_sessions::store::{SessionStore, StoreKey};
+    ///
+    /// let (a, b) = (StoreKey::from_digest_hex("7".repeat(64)).unwrap(), StoreKey::from_digest_hex("8".repeat(64)).unwrap());
+    /// assert!(MemoryStore::new().can_rekey(&a, &b));
+    /// ```
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        let _ = (old, new);
+        true
+    }
 }

@@ -315,6 +315,32 @@ pub enum Updated {
     Missing,
 }
 
+/// What [`SessionStore::rekey`](crate::store::SessionStore::rekey) did.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::store::Rekeyed;
+///
+/// fn describe(rekeyed: Rekeyed) -> &'static str {
+///     match rekeyed {
+///         Rekeyed::Applied => "the session lives under its new key",
+///         Rekeyed::Missing => "no live record under the old key: removed or expired meanwhile",
+///         Rekeyed::Taken => "a live record already has the new key: draw another",
+///     }
+/// }
+/// assert_eq!(describe(Rekeyed::Taken), "a live record already has the new key: draw another");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rekeyed {
+    /// The live record moved to the new key, patched; the old key holds nothing.
+    Applied,
+    /// No live record had the old key (removed or expired); nothing was written.
+    Missing,
+    /// A live record already had the new key; nothing was written.
+    Taken,
+}
+
 /// Whether `value` nests deeper than `limit` arrays and objects (iteratively: the value may be
 /// far deeper than the stack allows to recurse). A scalar costs no allocation.
 pub(crate) fn nesting_exceeds(value: &Value, limit: usize) -> bool {

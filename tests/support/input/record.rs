@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use typed_sessions::{
     Error,
-    store::{Created, Patch, Record, SessionStore, StoreKey, Updated},
+    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 /// A store write, as `RecordStore` saw it.
@@ -20,6 +20,8 @@ pub enum Write {
     Remove,
     /// A new expiry.
     Touch,
+    /// A move to a new key, with a change.
+    Rekey(Patch),
 }
 
 /// A store that answers every `load` with the record it holds, whatever the key, and keeps a
@@ -65,5 +67,14 @@ impl SessionStore for RecordStore {
     async fn touch(&self, _key: &StoreKey, _expires: OffsetDateTime) -> Result<Updated, Error> {
         self.log(Write::Touch);
         Ok(Updated::Applied)
+    }
+    async fn rekey(
+        &self,
+        _old: &StoreKey,
+        _new: &StoreKey,
+        patch: &Patch,
+    ) -> Result<Rekeyed, Error> {
+        self.log(Write::Rekey(patch.clone()));
+        Ok(Rekeyed::Applied)
     }
 }

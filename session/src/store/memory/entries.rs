@@ -10,7 +10,7 @@ use super::index::{ExpiryIndex, Indexes, Place, Segment};
 use super::stored::{Names, Stored};
 use crate::clock::unix_ms;
 use crate::store::StoreKey;
-use crate::store::{Created, Patch, Record, Updated};
+use crate::store::{Created, Patch, Record, Rekeyed, Updated};
 
 /// How many expired entries each write sweeps at most in each segment, so that the sweep's
 /// cost is spread over the writes that make it necessary instead of stalling one of them.
@@ -175,6 +175,40 @@ impl Entries {
         Self::promote(entry, key, &mut self.by_expiry);
         Self::reindex(entry, key, &mut self.by_expiry);
         Updated::Applied
+    }
+
+    /// Moves the live record under `old` to `new`, patched, in one step under the store's
+    /// lock. The session's client presented it (the layer loaded it to regenerate it), so it
+    /// lands in the protected segment, at its expiry.
+    pub(super) fn rekey(
+        &mut self,
+        old: &StoreKey,
+        new: &StoreKey,
+        patch: &Patch,
+        now: OffsetDateTime,
+    ) -> Rekeyed {
+        self.sweep(now, unix_ms(now), SWEEP_PER_WRITE);
+        let live = |key| {
+            self.records
+                .get(key)
+                .is_some_and(|e: &Entry| !e.stored.is_expired(now))
+        };
+        if !live(old) {
+            return Rekeyed::Missing;
+        }
+        if live(new) {
+            return Rekeyed::Taken;
+        }
+        let mut entry = self.records.remove(old).expect("live above");
+        self.by_expiry.remove(entry.indexed);
+        entry.stored.apply(patch, &mut self.names);
+        self.delete(new);
+        entry.indexed = self
+            .by_expiry
+            .protected
+            .add(unix_ms(entry.stored.expires), new.clone());
+        self.records.insert(new.clone(), entry);
+        Rekeyed::Applied
     }
 
     pub(super) fn delete(&mut self, key: &StoreKey) {

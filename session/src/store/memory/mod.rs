@@ -17,7 +17,7 @@ use crate::Error;
 use crate::clock::Clock;
 use crate::store::SessionStore;
 use crate::store::StoreKey;
-use crate::store::{Created, Patch, Record, Updated};
+use crate::store::{Created, Patch, Record, Rekeyed, Updated};
 use entries::Entries;
 
 /// Sessions kept in this process's memory: for a single instance, for tests, and as the model
@@ -231,6 +231,11 @@ impl SessionStore for MemoryStore {
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let now = self.clock.now();
         Ok(self.lock().touch(key, expires, now))
+    }
+
+    async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        let now = self.clock.now();
+        Ok(self.lock().rekey(old, new, patch, now))
     }
 }
 

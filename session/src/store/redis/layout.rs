@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::store::{Fields, Record, Updated};
+use crate::store::{Fields, Patch, Record, Rekeyed, Updated};
 
 /// Hash field holding the creation time, in Unix milliseconds.
 const CREATED: &str = "m:created";
@@ -40,30 +40,82 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1
 ";
 
-/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
-/// ARGV: now, expires, ttl (all ms), the number n of removed fields, n removed fields, then
-/// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
-const PATCH: &str = r"
+/// Lua: returns 0 from the script unless `KEYS[1]` holds a live session record, -1 if it holds
+/// something else. `ARGV[1]` is now (ms).
+macro_rules! return_unless_live {
+    () => {
+        r"
 local kind = redis.call('TYPE', KEYS[1]).ok
 if kind == 'none' then return 0 end
 if kind ~= 'hash' then return -1 end
 local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
 if not expires then return -1 end
 if expires <= tonumber(ARGV[1]) then return 0 end
+"
+    };
+}
+
+/// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`, moves its
+/// expiry, and returns 1 from the script.
+macro_rules! apply_patch_to_target {
+    () => {
+        r"
 local removed = tonumber(ARGV[4])
 for i = 5, 4 + removed do
-  redis.call('HDEL', KEYS[1], ARGV[i])
+  redis.call('HDEL', target, ARGV[i])
 end
 for i = 5 + removed, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('HSET', target, ARGV[i], ARGV[i + 1])
 end
-redis.call('HSET', KEYS[1], 'm:expires', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('HSET', target, 'm:expires', ARGV[2])
+redis.call('PEXPIRE', target, ARGV[3])
 return 1
-";
+"
+    };
+}
+
+/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
+/// ARGV: now, expires, ttl (all ms), the number n of removed fields, n removed fields, then
+/// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
+const PATCH: &str = concat!(
+    return_unless_live!(),
+    "local target = KEYS[1]\n",
+    apply_patch_to_target!()
+);
+
+/// Moves the live record at `KEYS[1]` to `KEYS[2]` and patches it there, or writes nothing.
+/// ARGV as for [`PATCH`]. Returns 1 moved, 0 `KEYS[1]` missing or expired, 2 a live record at
+/// `KEYS[2]`, -1 either key holds something else. On a Cluster both keys are in one slot (the
+/// store draws them so: see `RedisStore::can_rekey`).
+const REKEY: &str = concat!(
+    return_unless_live!(),
+    r"
+local taken = redis.call('TYPE', KEYS[2]).ok
+if taken == 'hash' then
+  local deadline = tonumber(redis.call('HGET', KEYS[2], 'm:expires'))
+  if not deadline then return -1 end
+  if deadline > tonumber(ARGV[1]) then return 2 end
+elseif taken ~= 'none' then
+  return -1
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+local target = KEYS[2]
+",
+    apply_patch_to_target!()
+);
 
 pub(super) static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE));
 pub(super) static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
+pub(super) static REKEY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REKEY));
+
+/// The outcome of [`REKEY`] from its status.
+pub(super) fn rekeyed(status: i64) -> Rekeyed {
+    match status {
+        0 => Rekeyed::Missing,
+        2 => Rekeyed::Taken,
+        _ => Rekeyed::Applied,
+    }
+}
 
 pub(super) fn applied(status: i64) -> Result<Updated, Error> {
     Ok(if status == 0 {
@@ -71,6 +123,20 @@ pub(super) fn applied(status: i64) -> Result<Updated, Error> {
     } else {
         Updated::Applied
     })
+}
+
+/// The arguments of [`PATCH`] and [`REKEY`]: now, the expiry and the time to live (ms), the
+/// removed fields and the changed ones.
+pub(super) fn patch_args(now: OffsetDateTime, patch: &Patch) -> Vec<Vec<u8>> {
+    let mut args = vec![
+        millis(now).to_string().into_bytes(),
+        millis(patch.expires()).to_string().into_bytes(),
+        ttl(now, patch.expires()).to_string().into_bytes(),
+        patch.removed().len().to_string().into_bytes(),
+    ];
+    args.extend(patch.removed().iter().map(|name| data_field(name)));
+    push_fields(&mut args, patch.changed());
+    args
 }
 
 /// The hash field of the session field `name`.

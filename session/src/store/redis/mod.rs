@@ -16,11 +16,12 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::store::StoreKey;
-use crate::store::{Created, Patch, Record, Updated};
+use crate::store::{Created, Patch, Record, Rekeyed, Updated};
 use crate::store::{SessionStore, bounded};
 use connection::{Connection, config_error, map_error, not_a_session};
 use layout::{
-    CREATE_SCRIPT, PATCH_SCRIPT, applied, data_field, millis, parse_record, push_fields, ttl,
+    CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
+    push_fields, rekeyed, ttl,
 };
 
 /// How long one attempt to open a connection may take, at connect time and on reconnects.
@@ -286,8 +287,16 @@ impl RedisStore {
         self
     }
 
+    /// The Redis key of `key`. On a Cluster its first two hex digits are a hash tag
+    /// (`session:{ab}cdef…`): a session's keys before and after `regenerate()` must share a
+    /// slot to move in one script, and with 256 tags a matching new id is drawn in about 256
+    /// tries, while the sessions still spread over 256 slots.
     fn key(&self, key: &StoreKey) -> String {
-        format!("{}{}", self.prefix, key.as_str())
+        let hex = key.as_str();
+        match self.connection {
+            Connection::Standalone(_) => format!("{}{hex}", self.prefix),
+            Connection::Cluster(_) => format!("{}{{{}}}{}", self.prefix, &hex[..2], &hex[2..]),
+        }
     }
 
     /// Checks that the server (every Cluster master) answers within the connect timeout.
@@ -305,11 +314,13 @@ impl RedisStore {
     async fn run_script(
         &self,
         script: &Script,
-        key: &StoreKey,
+        keys: &[&StoreKey],
         args: Vec<Vec<u8>>,
     ) -> Result<i64, Error> {
         let mut invocation = script.prepare_invoke();
-        invocation.key(self.key(key));
+        for key in keys {
+            invocation.key(self.key(key));
+        }
         for arg in args {
             invocation.arg(arg);
         }
@@ -371,23 +382,34 @@ impl SessionStore for RedisStore {
             ttl(now, record.expires()).to_string().into_bytes(),
         ];
         push_fields(&mut args, record.fields());
-        match self.run_script(&CREATE_SCRIPT, key, args).await? {
+        match self.run_script(&CREATE_SCRIPT, &[key], args).await? {
             0 => Ok(Created::AlreadyExists),
             _ => Ok(Created::Stored),
         }
     }
 
     async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
-        let now = self.clock.now();
-        let mut args = vec![
-            millis(now).to_string().into_bytes(),
-            millis(patch.expires()).to_string().into_bytes(),
-            ttl(now, patch.expires()).to_string().into_bytes(),
-            patch.removed().len().to_string().into_bytes(),
-        ];
-        args.extend(patch.removed().iter().map(|name| data_field(name)));
-        push_fields(&mut args, patch.changed());
-        applied(self.run_script(&PATCH_SCRIPT, key, args).await?)
+        let args = patch_args(self.clock.now(), patch);
+        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
+    }
+
+    async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        let args = patch_args(self.clock.now(), patch);
+        Ok(rekeyed(
+            self.run_script(&REKEY_SCRIPT, &[old, new], args).await?,
+        ))
+    }
+
+    /// Standalone: always. Cluster: when both keys hash to one slot, so that one script can
+    /// move the session.
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        match self.connection {
+            Connection::Standalone(_) => true,
+            Connection::Cluster(_) => {
+                let slot = |key| redis::cluster_routing::Slot::for_key(self.key(key));
+                slot(old) == slot(new)
+            }
+        }
     }
 
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
@@ -409,6 +431,6 @@ impl SessionStore for RedisStore {
             ttl(now, expires).to_string().into_bytes(),
             b"0".to_vec(),
         ];
-        applied(self.run_script(&PATCH_SCRIPT, key, args).await?)
+        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
     }
 }

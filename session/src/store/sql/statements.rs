@@ -93,10 +93,22 @@ impl Statements {
 /// The `UPDATE` applying a patch of `removed` and `changed` fields to `table`: the patch's
 /// parameters ([`SqlDialect::bind_patch`]), then the expiry, the key and now.
 pub(crate) fn patch<DB: SqlDialect>(table: &str, removed: usize, changed: usize) -> SqlStr {
+    update::<DB>(table, removed, changed, "")
+}
+
+/// The `UPDATE` moving the live row to a new key and applying a patch to it, in one
+/// statement: the patch's parameters, then the expiry, the new key, the old key and now. A
+/// row already under the new key makes it fail as a duplicate key.
+pub(crate) fn rekey<DB: SqlDialect>(table: &str, removed: usize, changed: usize) -> SqlStr {
+    update::<DB>(table, removed, changed, ", `key` = ?")
+}
+
+fn update<DB: SqlDialect>(table: &str, removed: usize, changed: usize, also: &str) -> SqlStr {
     let data = DB::patch_data(removed, changed);
     statement::<DB>(
         &format!(
-            "UPDATE `{{table}}` SET `data` = {data}, `expires` = ? WHERE `key` = ? AND `expires` > ?"
+            "UPDATE `{{table}}` SET `data` = {data}, `expires` = ?{also} \
+             WHERE `key` = ? AND `expires` > ?"
         ),
         table,
     )
