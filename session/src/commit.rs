@@ -14,7 +14,8 @@
 //! 6. what the request did to the session ([`Change`]), carried out by the backend:
 //!    - destroyed, or a new session nobody wrote to → nothing stored (a destroyed stored
 //!      session is removed), and a cookie the client holds is expired;
-//!    - new → created; regenerated → stored under the new id, the old one removed;
+//!    - new → created; regenerated → moved to the new id in one store step that fails (409)
+//!      when the session was removed meanwhile;
 //!    - dirty → the changed fields written; refresh → the idle deadline moved;
 //!    - reissue → the cookie re-signed with the newest key; unchanged → nothing at all;
 //! 7. the cookie is set or expired, or a failed save becomes an error response (500; 503 when

@@ -353,6 +353,25 @@ impl SessionState {
         }
     }
 
+    /// Draws new ids until `fits` accepts one's store key, at most `tries` times, and returns
+    /// the key of the id the session ends up with (the last drawn, if none fit). For a store
+    /// that can move a session only between some keys (Redis Cluster: within one hash slot).
+    pub(crate) fn draw_id_until(
+        &mut self,
+        tries: usize,
+        mut fits: impl FnMut(&StoreKey) -> bool,
+    ) -> StoreKey {
+        let mut key = self.store_key();
+        for _ in 1..tries {
+            if fits(&key) {
+                break;
+            }
+            self.set_id(Some(SessionId::generate()));
+            key = self.store_key();
+        }
+        key
+    }
+
     /// The store key of the session's id, computed once per id.
     ///
     /// # Panics

@@ -15,7 +15,7 @@ use crate::cookies::{self, CookieAction};
 use crate::expiry::at;
 use crate::id::SessionId;
 use crate::state::{Change, SessionState};
-use crate::store::{Created, DynStore, Patch, Record, StoreKey, Updated, bounded};
+use crate::store::{Created, DynStore, Patch, Record, Rekeyed, StoreKey, Updated, bounded};
 
 /// How many authentic id cookies of one request are looked up in the store at most. Forged
 /// cookies never reach the store (their MAC fails first), but an attacker can collect authentic
@@ -23,6 +23,12 @@ use crate::store::{Created, DynStore, Patch, Record, StoreKey, Updated, bounded}
 /// store round trip, so their number is bounded. The `__Host-` cookie prefix, on by default,
 /// keeps sibling subdomains from planting such cookies in a victim's browser.
 const MAX_LOOKUPS: usize = 4;
+
+/// How many fresh ids a regeneration draws at most to find one that the store can move the
+/// session to in one step (see [`SessionStore::can_rekey`](crate::store::SessionStore::can_rekey)).
+/// Redis Cluster accepts one id in 256 on average; after this many draws, a store that accepts
+/// none is handed the last one and reports the failure itself.
+const REKEY_DRAWS: usize = 1 << 16;
 
 /// Adopts the first session that an authentic id cookie of the request names and the store
 /// holds, live.
@@ -109,8 +115,9 @@ enum Write {
     },
     Rekey {
         id: SessionId,
-        record: Record,
         old: StoreKey,
+        new: StoreKey,
+        patch: Patch,
     },
     Patch {
         key: StoreKey,
@@ -203,16 +210,24 @@ fn write(
         presented_mac: session.presented_mac(),
     });
     match change {
+        // The stored session moves to the new id with this request's changes, in one step that
+        // fails if it was removed meanwhile: what others wrote since the load moves with it.
         Change::Regenerated => {
             let old = session
                 .take_rekey()
-                .expect("a regenerated session has an old id");
-            let record = Record::new(session.fields_for_save(last), created, expires);
+                .expect("a regenerated session has an old id")
+                .store_key();
+            let store = config.store.as_deref().expect("planned with a store");
+            let new = session.draw_id_until(REKEY_DRAWS, |new| store.can_rekey(&old, new));
+            let id = session.id().cloned().expect("drawn above");
+            let (changed, removed) = session.take_changes();
+            let patch = Patch::new(changed, removed, expires);
             session.saved(created, expires);
             Write::Rekey {
                 id,
-                record,
-                old: old.store_key(),
+                old,
+                new,
+                patch,
             }
         }
         Change::Dirty => {
@@ -276,11 +291,20 @@ async fn execute(
             let id = create(config, store, id, &record).await?;
             cookie(&id, record.expires(), None)
         }
-        Write::Rekey { id, record, old } => {
-            let id = create(config, store, id, &record).await?;
-            bounded(limit, store.remove(&old)).await?;
-            cookie(&id, record.expires(), None)
-        }
+        Write::Rekey {
+            id,
+            old,
+            new,
+            patch,
+        } => match bounded(limit, store.rekey(&old, &new, &patch)).await? {
+            Rekeyed::Applied => cookie(&id, patch.expires(), None),
+            // Logged out (or expired) while this request ran: it stays so.
+            Rekeyed::Missing => Err(Error::RemovedConcurrently),
+            // A 256-bit id drawn twice: only a store that misreports can answer this.
+            Rekeyed::Taken => Err(Error::store(
+                "the store reports the session's fresh id as taken",
+            )),
+        },
         Write::Patch {
             key,
             patch,
