@@ -1,5 +1,5 @@
-# Chromium and ChromeDriver for the browser test (tests/browser). Sourced by scripts/test; not
-# run on its own.
+# Chromium and ChromeDriver for the browser test (tests/browser), and the other clients it drives
+# the counter example with (curl, python3). Sourced by scripts/test; not run on its own.
 #
 #   ensure_browser      installs Debian's `chromium` and `chromium-driver` with apt-get when they
 #                       are missing and we run as root (otherwise prints what to install and exits
@@ -23,11 +23,13 @@ ensure_browser() {
   fi
   [ -x "$chromium" ] || missing+=(chromium)
   [ -x "$chromedriver" ] || missing+=(chromium-driver)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
 
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-      echo "scripts/test: the browser test needs Chromium and ChromeDriver; install the Debian" \
-        "packages: sudo apt-get install ${missing[*]}" >&2
+      echo "scripts/test: the browser test needs Chromium, ChromeDriver, curl and python3; install" \
+        "the Debian packages: sudo apt-get install ${missing[*]}" >&2
       exit 1
     fi
     printf '    installing %s\n' "${missing[*]}"

@@ -134,11 +134,10 @@ fn main() -> ExitCode {
     if filter
         .as_ref()
         .is_none_or(|f| "placement".contains(f.as_str()))
+        && let Err(error) = placement_table(requests, &out_dir)
     {
-        if let Err(error) = placement_table(requests, &out_dir) {
-            eprintln!("placement: {error}");
-            return ExitCode::FAILURE;
-        }
+        eprintln!("placement: {error}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

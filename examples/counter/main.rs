@@ -1,4 +1,4 @@
-//! The seed's example: `GET /` counts your visits, the count kept in a signed cookie.
+//! The seed's example: `GET /` counts your visits, the count kept in an encrypted cookie.
 //!
 //! ```sh
 //! cargo run --example counter            # listens on 127.0.0.1:3000 (PORT overrides)
@@ -31,6 +31,10 @@ use typed_sessions::{Key, SessionLayer};
 async fn main() {
     // A fresh key per run: restart the server and every cookie it issued is refused. Load a
     // stored key with `Key::from_bytes` to keep sessions across restarts.
-    let layer = SessionLayer::new(Key::generate());
+    //
+    // Local development over plain http: the cookie goes without `Secure` to localhost and
+    // 127.0.0.1 only, so that every client keeps it (Safari and Python's cookie jar withhold
+    // `Secure` cookies over http). Any other host still gets a `Secure` cookie.
+    let layer = SessionLayer::new(Key::generate()).with_http_on_localhost(true);
     serve::serve(counter::app(layer)).await;
 }

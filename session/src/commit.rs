@@ -38,6 +38,7 @@ use crate::backend::{Moment, cookie};
 use crate::config::Config;
 use crate::cookies::CookieAction;
 use crate::failure;
+use crate::plain_http::without_secure;
 use crate::request::RequestState;
 use crate::state::{Change, SessionState};
 
@@ -172,23 +173,29 @@ fn conclude(
             let mut response = failure::response(config.render_failure.as_ref(), error.status());
             add_vary_cookie(&mut response);
             if expire {
-                apply(config, &mut response, CookieAction::Expire);
+                apply(state, &mut response, CookieAction::Expire);
             }
             return response;
         }
     };
     if let Some(action) = action {
-        apply(config, &mut response, action);
+        apply(state, &mut response, action);
     }
     response
 }
 
 /// Puts the cookie into the response, with `Cache-Control: no-cache="set-cookie"` unless the
 /// handler chose its own caching.
-fn apply(config: &Config, response: &mut Response, action: CookieAction) {
+fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
+    let config = state.config();
     let header = match action {
         CookieAction::Set(header) => header,
         CookieAction::Expire => config.cookie.expire(config.codec.name()),
+    };
+    let header = if state.plain_http() {
+        without_secure(header)
+    } else {
+        header
     };
     match HeaderValue::try_from(header) {
         Ok(value) => {

@@ -32,6 +32,8 @@ pub(crate) struct CookieConfig {
     pub(crate) persistent: bool,
     /// Whether the name gets the `__Host-` prefix where the attributes allow it.
     pub(crate) host_prefix: bool,
+    /// Whether `Secure` is left off on requests to a loopback host (local development).
+    pub(crate) http_on_localhost: bool,
 }
 
 impl Default for CookieConfig {
@@ -44,6 +46,7 @@ impl Default for CookieConfig {
             domain: None,
             persistent: true,
             host_prefix: true,
+            http_on_localhost: false,
         }
     }
 }
@@ -62,7 +65,8 @@ impl CookieConfig {
     ) -> Result<String, Error> {
         let lifetime = self.persistent.then(|| {
             // Round up: a cookie must not die in the browser before it dies on the server.
-            let expires_ms = unix_ms(expires) + i64::from(expires.nanosecond() % 1_000_000 != 0);
+            let expires_ms =
+                unix_ms(expires) + i64::from(!expires.nanosecond().is_multiple_of(1_000_000));
             let remaining_ms = expires_ms.saturating_sub(unix_ms(now)).max(0);
             (remaining_ms.saturating_add(999) / 1000, expires)
         });
@@ -246,7 +250,8 @@ impl CookieConfig {
             name.get(..prefix.len())
                 .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
         };
-        let allowed = self.secure && self.path == "/" && self.domain.is_none();
+        let allowed =
+            self.secure && !self.http_on_localhost && self.path == "/" && self.domain.is_none();
         (self.host_prefix && allowed && !prefixed(HOST_PREFIX) && !prefixed("__Secure-"))
             .then(|| format!("{HOST_PREFIX}{name}"))
     }
@@ -396,6 +401,7 @@ mod tests {
                                 domain: domain.map(Into::into),
                                 persistent: true,
                                 host_prefix: true,
+                                http_on_localhost: false,
                             };
                             let lifetimes = times
                                 .iter()
@@ -523,6 +529,10 @@ mod tests {
             },
             CookieConfig {
                 host_prefix: false,
+                ..CookieConfig::default()
+            },
+            CookieConfig {
+                http_on_localhost: true,
                 ..CookieConfig::default()
             },
         ];

@@ -115,7 +115,8 @@ impl Expiry {
 
 /// A duration in milliseconds, a started millisecond counting as a whole one, saturating.
 fn millis(duration: StdDuration) -> i64 {
-    let whole = duration.as_millis() + u128::from(duration.subsec_nanos() % 1_000_000 > 0);
+    let whole =
+        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
     i64::try_from(whole).unwrap_or(i64::MAX)
 }
 

@@ -197,6 +197,27 @@ impl SessionLayer {
         self.edit(|c| c.cookie.secure = secure)
     }
 
+    /// Local development over plain `http://` (default `false`): a request whose `Host` is a
+    /// loopback host (`localhost`, a name under it, 127.0.0.0/8 or `[::1]`, any port) gets its
+    /// cookie without `Secure`, so that every client keeps it: Safari and Python's cookie jar do
+    /// not send a `Secure` cookie over plain HTTP, even to `localhost` (curl and Chromium do).
+    ///
+    /// Every other host keeps `Secure`, so the setting never strips it in production; there it
+    /// only costs the `__Host-` name prefix, which needs `Secure` on every response, and logs a
+    /// warning once. A `SameSite=None` cookie keeps `Secure` everywhere (browsers require it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// // `cargo run` and open http://localhost:3000/ in any browser or client.
+    /// let layer = SessionLayer::new(Key::generate()).with_http_on_localhost(true);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_http_on_localhost(self, on: bool) -> Self {
+        self.edit(|c| c.cookie.http_on_localhost = on)
+    }
+
     /// Whether the cookie carries `HttpOnly` (default `true`), which hides it from scripts.
     ///
     /// # Examples
@@ -479,14 +500,13 @@ fn problems(config: &Config) -> Vec<String> {
             "invalid session cookie path {path:?}: it must start with `/` and contain no `;`"
         ));
     }
-    if let Some(domain) = &config.cookie.domain {
-        if domain.is_empty()
+    if let Some(domain) = &config.cookie.domain
+        && (domain.is_empty()
             || domain
                 .bytes()
-                .any(|b| b == b';' || b.is_ascii_whitespace() || b.is_ascii_control())
-        {
-            problems.push(format!("invalid session cookie domain {domain:?}"));
-        }
+                .any(|b| b == b';' || b.is_ascii_whitespace() || b.is_ascii_control()))
+    {
+        problems.push(format!("invalid session cookie domain {domain:?}"));
     }
     if config.cookie.same_site == SameSite::None && !config.cookie.secure {
         problems.push("`SameSite=None` requires `Secure`: browsers drop such cookies".into());

@@ -124,6 +124,7 @@ mod failure;
 mod id;
 mod key;
 mod layer;
+mod plain_http;
 mod request;
 pub mod service;
 mod state;

@@ -2,7 +2,7 @@
 //! once on the first extraction, shared by every `Session<_>` of the request, and handed to the
 //! commit when the response comes back.
 
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::{HeaderMap, StatusCode};
@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 use crate::Error;
 use crate::backend;
 use crate::config::Config;
+use crate::plain_http::plain_http_for;
 use crate::state::SessionState;
 
 /// What the service puts into the request's extensions.
@@ -25,6 +26,8 @@ pub(crate) struct RequestState {
     session: Mutex<SessionState>,
     /// The status a failed load answered with (0: none), for the commit to render it.
     load_failure: AtomicU16,
+    /// Whether the cookie goes without `Secure` (local development, a loopback host).
+    plain_http: AtomicBool,
 }
 
 impl RequestState {
@@ -34,6 +37,7 @@ impl RequestState {
             loaded: OnceCell::new(),
             session: Mutex::new(SessionState::default()),
             load_failure: AtomicU16::new(0),
+            plain_http: AtomicBool::new(false),
         }
     }
 
@@ -53,6 +57,7 @@ impl RequestState {
         }
         self.session.clear_poison();
         *self.load_failure.get_mut() = 0;
+        *self.plain_http.get_mut() = false;
     }
 
     /// The session, locked. A panic while it was held cannot leave it worse than a session
@@ -78,6 +83,11 @@ impl RequestState {
         StatusCode::from_u16(self.load_failure.load(Ordering::Relaxed)).ok()
     }
 
+    /// Whether the cookie goes without `Secure` in this request (see `plain_http`).
+    pub(crate) fn plain_http(&self) -> bool {
+        self.plain_http.load(Ordering::Relaxed)
+    }
+
     /// Loads the session once per request, however many handles are extracted.
     ///
     /// # Errors
@@ -89,6 +99,10 @@ impl RequestState {
         }
         self.loaded
             .get_or_try_init(|| async {
+                if self.config.cookie.http_on_localhost {
+                    let plain = plain_http_for(&self.config.cookie, headers);
+                    self.plain_http.store(plain, Ordering::Relaxed);
+                }
                 let session = backend::load(&self.config, headers, path).await?;
                 *self.lock() = session;
                 Ok::<(), Error>(())

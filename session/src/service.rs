@@ -92,10 +92,10 @@ impl Pool {
             return;
         };
         exclusive.reset();
-        if let Ok(mut free) = self.free.lock() {
-            if free.len() < POOL_CAPACITY {
-                free.push(state);
-            }
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < POOL_CAPACITY
+        {
+            free.push(state);
         }
     }
 }

@@ -18,6 +18,7 @@ mod fixation;
 mod ids;
 mod key_rotation;
 mod layer;
+mod local_development;
 mod malformed_input;
 mod regenerate_races;
 mod renewal;

@@ -28,6 +28,8 @@
 #[path = "../../examples/login/app.rs"]
 mod login;
 
+mod counter_clients;
+
 use std::fs;
 use std::net::{SocketAddr, TcpListener as StdTcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -131,19 +133,19 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The `login` app, served on 127.0.0.1 on a free port until dropped.
+/// An app (the `login` example's, or the counter's), served on 127.0.0.1 on a free port until
+/// dropped.
 struct App {
     addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
 }
 
 impl App {
-    async fn start(layer: SessionLayer) -> Self {
+    async fn start(app: axum::Router) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let app = login::app(layer);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server error");
         });
@@ -391,7 +393,7 @@ fn default_layer() -> SessionLayer {
 #[tokio::test]
 async fn log_in_count_pages_and_log_out() -> TestResult {
     run(async {
-        let app = App::start(default_layer()).await;
+        let app = App::start(login::app(default_layer())).await;
         // The profile before the driver, so that a failing test kills Chromium before it removes
         // the profile.
         let profile = TempDir::new("profile");
@@ -480,7 +482,7 @@ async fn across_browser_restart(persistent: bool) -> TestResult {
     } else {
         default_layer().with_browser_session(true)
     };
-    let app = App::start(layer).await;
+    let app = App::start(login::app(layer)).await;
     let profile = TempDir::new("profile");
     let driver = Driver::start().await;
 

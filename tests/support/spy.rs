@@ -146,10 +146,10 @@ impl SpyStore {
             self.calls.lock().unwrap().push(call);
         }
         let faults = self.faults.lock().unwrap().clone();
-        if let Some((delayed, by)) = faults.delay {
-            if delayed == kind {
-                tokio::time::sleep(by).await;
-            }
+        if let Some((delayed, by)) = faults.delay
+            && delayed == kind
+        {
+            tokio::time::sleep(by).await;
         }
         if faults.fail.contains(&kind) {
             return Err(Error::store("boom!"));

@@ -153,25 +153,23 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let [mode, setup, scenario, requests] = args.as_slice() {
-        if mode == "placement" {
-            let run = scenario.parse::<Scenario>().and_then(|scenario| {
-                let requests = requests.parse::<u32>().map_err(|e| e.to_string())?;
-                placement(setup, scenario, requests)
-            });
-            return match run {
-                Ok(bytes) => {
-                    println!(
-                        "placement {setup} {scenario}: {requests} requests, {bytes} body bytes"
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(error) => {
-                    eprintln!("bench-driver: {error}");
-                    ExitCode::from(2)
-                }
-            };
-        }
+    if let [mode, setup, scenario, requests] = args.as_slice()
+        && mode == "placement"
+    {
+        let run = scenario.parse::<Scenario>().and_then(|scenario| {
+            let requests = requests.parse::<u32>().map_err(|e| e.to_string())?;
+            placement(setup, scenario, requests)
+        });
+        return match run {
+            Ok(bytes) => {
+                println!("placement {setup} {scenario}: {requests} requests, {bytes} body bytes");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("bench-driver: {error}");
+                ExitCode::from(2)
+            }
+        };
     }
     let [row, route, scenario, requests] = args.as_slice() else {
         eprintln!(
