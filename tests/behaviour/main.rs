@@ -23,6 +23,7 @@ mod malformed_input;
 mod regenerate_races;
 mod renewal;
 mod rolling;
+mod several_instances;
 mod signing;
 mod size;
 mod store_calls;
