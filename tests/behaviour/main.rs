@@ -13,6 +13,7 @@ mod cookie_attributes;
 mod counter_example;
 mod destroy;
 mod errors;
+mod example_keys;
 mod expiry;
 mod fixation;
 mod ids;
