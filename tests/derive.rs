@@ -335,3 +335,34 @@ fn encode_reports_the_key_of_a_field_that_fails_to_serialize() {
         vec![json!({})]
     );
 }
+
+/// A crate that re-exports typed-sessions under a path of its own, as a framework would.
+mod framework {
+    pub(crate) mod sessions {
+        pub(crate) use typed_sessions::{__private, SessionData};
+    }
+}
+
+/// Derived with `#[session(crate = "...")]`: the generated code names only that path.
+#[derive(Session, Debug, PartialEq)]
+#[session(crate = "framework::sessions", namespace = "fw")]
+struct Reexported {
+    views: u32,
+    #[session(default = "default_theme")]
+    theme: String,
+}
+
+#[test]
+fn a_crate_path_derives_the_same_session() {
+    use framework::sessions::SessionData as _;
+    assert_eq!(Reexported::KEYS, ["fw.views", "fw.theme"]);
+    let decoded = Reexported::decode(&fields(json!({ "fw.views": 3 })));
+    assert_eq!(
+        decoded,
+        Reexported {
+            views: 3,
+            theme: "light".into()
+        }
+    );
+    assert_eq!(decoded.encode().unwrap(), [json!(3), json!("light")]);
+}

@@ -29,8 +29,9 @@ use typed_sessions::{Key, SessionLayer};
 
 #[tokio::main]
 async fn main() {
-    // A fresh key per run: restart the server and every cookie it issued is refused. Load a
-    // stored key with `Key::from_bytes` to keep sessions across restarts.
+    // A fresh key per run, so that the counter runs with no set-up: restart the server and
+    // every cookie it issued is refused. The login, redis and postgres examples read a stored
+    // key from `SESSION_KEY` instead (`examples/common/key.rs`).
     //
     // Local development over plain http: the cookie goes without `Secure` to localhost and
     // 127.0.0.1 only, so that every client keeps it (Safari and Python's cookie jar withhold

@@ -2,6 +2,7 @@
 //! app instances behind a load balancer share the sessions.
 //!
 //! ```sh
+//! export SESSION_KEY="$(cargo run -q --example keygen)"   # every instance shares it
 //! REDIS_URL=redis://127.0.0.1:6379/ cargo run --example redis --features redis
 //! curl -c jar -b jar http://127.0.0.1:3000/   # 1 views
 //! ```
@@ -10,13 +11,16 @@
 
 #[path = "../common/counter.rs"]
 mod counter;
+#[path = "../common/key.rs"]
+mod key;
 #[path = "../common/serve.rs"]
 mod serve;
 
-use typed_sessions::{Key, RedisStore, SessionLayer};
+use typed_sessions::{RedisStore, SessionLayer};
 
 #[tokio::main]
 async fn main() {
+    let key = key::from_env();
     let store = match std::env::var("REDIS_CLUSTER_URLS") {
         Ok(urls) => RedisStore::connect_cluster(urls.split(',').map(str::to_owned)).await,
         Err(_) => {
@@ -26,7 +30,6 @@ async fn main() {
         }
     }
     .expect("connect to Redis (set REDIS_URL)");
-    // Every instance must share the key: load it from your secrets with `Key::from_bytes`.
-    let layer = SessionLayer::new(Key::generate()).with_store(store);
+    let layer = SessionLayer::new(key).with_store(store);
     serve::serve(counter::app(layer)).await;
 }

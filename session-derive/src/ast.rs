@@ -1,10 +1,10 @@
 //! The derive input as this macro sees it: a struct with named fields and their attributes,
 //! borrowing the syn nodes so that every error can point at the user's tokens.
 
-use proc_macro2::Span;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
-use syn::{Data, DeriveInput, Fields, Ident, Type};
+use syn::{Data, DeriveInput, Fields, Ident, Path, Type, parse_quote};
 
 use crate::attr;
 use crate::ctxt::Ctxt;
@@ -15,6 +15,9 @@ pub(crate) struct Input<'a> {
     pub(crate) original: &'a DeriveInput,
     /// Every field, skipped or not, in declaration order.
     pub(crate) fields: Vec<Field<'a>>,
+    /// Where the generated code finds typed-sessions: `#[session(crate = "...")]`, else
+    /// `::typed_sessions`.
+    pub(crate) krate: Path,
 }
 
 /// One named field.
@@ -84,6 +87,7 @@ impl<'a> Input<'a> {
         Some(Self {
             original: node,
             fields,
+            krate: attrs.krate.unwrap_or_else(default_crate),
         })
     }
 
@@ -106,6 +110,23 @@ impl Field<'_> {
             None => self.ident.span(),
         }
     }
+}
+
+/// Where typed-sessions is when no `#[session(crate = "...")]` says otherwise.
+pub(crate) fn default_crate() -> Path {
+    parse_quote!(::typed_sessions)
+}
+
+/// The path to typed-sessions, every token at `span`: where the generated code names it, as
+/// if it were written there (an unmet bound is reported at the field, whatever the path).
+pub(crate) fn crate_at(path: &Path, span: Span) -> TokenStream {
+    path.to_token_stream()
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(span);
+            token
+        })
+        .collect()
 }
 
 /// The error for an item that is not a struct with named fields.

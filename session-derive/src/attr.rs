@@ -15,6 +15,9 @@ use crate::ctxt::Ctxt;
 pub(crate) struct Container {
     /// `namespace = "cart"`: the prefix of every storage key, without its `.`.
     pub(crate) namespace: Option<LitStr>,
+    /// `crate = "my_app::sessions"`: where the generated code finds typed-sessions, for a crate
+    /// that re-exports it (default: `::typed_sessions`).
+    pub(crate) krate: Option<Path>,
 }
 
 /// `#[session(...)]` on a field.
@@ -41,8 +44,16 @@ pub(crate) fn container(cx: &Ctxt, attrs: &[Attribute]) -> Container {
                     container.namespace = lit;
                 }
                 Ok(())
+            } else if meta.path.is_ident("crate") {
+                let first = seen.first(cx, &meta.path, "crate");
+                let path = string_value(cx, &meta, "crate", "\"my_app::sessions\"")?
+                    .and_then(|lit| crate_path(cx, &lit));
+                if first {
+                    container.krate = path;
+                }
+                Ok(())
             } else {
-                Err(unknown(&meta, "expected `namespace`"))
+                Err(unknown(&meta, "expected one of `namespace`, `crate`"))
             }
         });
         if let Err(error) = parsed {
@@ -179,6 +190,21 @@ fn function_path(cx: &Ctxt, lit: &LitStr) -> Option<ExprPath> {
                 lit,
                 "session attribute `default` expects the path of a function `fn() -> T` \
                  in a string, like `default = \"crate::default_views\"`",
+            );
+            None
+        }
+    }
+}
+
+/// Parses the string of `crate = "..."` as the path typed-sessions is reachable at.
+fn crate_path(cx: &Ctxt, lit: &LitStr) -> Option<Path> {
+    match lit.parse::<Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            cx.error_spanned_by(
+                lit,
+                "session attribute `crate` expects the path typed-sessions is re-exported at, \
+                 in a string, like `crate = \"my_app::sessions\"`",
             );
             None
         }

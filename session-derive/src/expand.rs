@@ -4,9 +4,9 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{DeriveInput, LitStr};
+use syn::{DeriveInput, LitStr, Path};
 
-use crate::ast::{Field, Input};
+use crate::ast::{Field, Input, crate_at};
 use crate::ctxt::Ctxt;
 use crate::{fallback, lints, valid};
 
@@ -36,34 +36,37 @@ fn parse(node: &DeriveInput) -> Result<Input<'_>, Vec<syn::Error>> {
 /// The impl for a valid input.
 fn impl_session(input: &Input<'_>) -> TokenStream {
     let ident = &input.original.ident;
+    let path = &input.krate;
+    let krate = crate_at(path, Span::call_site());
     // Mixed-site names, so that a user's `default = "..."` path can never resolve to them.
     let fields = Ident::new("__fields", Span::mixed_site());
     let index = Ident::new("__index", Span::mixed_site());
 
     let stored: Vec<&Field<'_>> = input.stored().collect();
     let keys: Vec<LitStr> = stored.iter().map(|field| key(field)).collect();
-    let encodes = stored.iter().map(|field| encode(field));
+    let encodes = stored.iter().map(|field| encode(field, path));
     let indices = (0..stored.len()).map(Literal::usize_unsuffixed);
-    let encode_defaults = stored.iter().map(|field| encode_default(field));
+    let encode_defaults = stored.iter().map(|field| encode_default(field, path));
     let out_of_range = format!(
         "index {{}} is out of range for `{ident}::KEYS`, which has {} keys",
         stored.len()
     );
     // Every body that uses the field types first asserts their bounds at the field, so that
     // rustc reports an unmet bound once, there, rather than once per use.
-    let assert_all = input.fields.iter().map(|field| assertion(field));
-    let assert_stored: Vec<TokenStream> = stored.iter().map(|field| assertion(field)).collect();
-    let inits = input.fields.iter().map(|field| init(field, &fields));
+    let assert_all = input.fields.iter().map(|field| assertion(field, path));
+    let assert_stored: Vec<TokenStream> =
+        stored.iter().map(|field| assertion(field, path)).collect();
+    let inits = input.fields.iter().map(|field| init(field, &fields, path));
     let bind_defaults = stored.iter().map(|field| bind_default(field));
     let attrs = lints::impl_attrs(input.original);
 
     quote! {
         const _: () = {
             #attrs
-            impl ::typed_sessions::SessionData for #ident {
+            impl #krate::SessionData for #ident {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
 
-                fn decode(#fields: &::typed_sessions::__private::Fields) -> Self {
+                fn decode(#fields: &#krate::__private::Fields) -> Self {
                     #(#assert_all)*
                     #(#bind_defaults)*
                     Self { #(#inits,)* }
@@ -72,8 +75,8 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
                 fn encode(
                     &self,
                 ) -> ::core::result::Result<
-                    ::std::vec::Vec<::typed_sessions::__private::Value>,
-                    ::typed_sessions::__private::Error,
+                    ::std::vec::Vec<#krate::__private::Value>,
+                    #krate::__private::Error,
                 > {
                     #(#assert_stored)*
                     ::core::result::Result::Ok(::std::vec::Vec::from([#(#encodes?,)*]))
@@ -82,8 +85,8 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
                 fn encode_default(
                     #index: usize,
                 ) -> ::core::result::Result<
-                    ::typed_sessions::__private::Value,
-                    ::typed_sessions::__private::Error,
+                    #krate::__private::Value,
+                    #krate::__private::Error,
                 > {
                     #(#assert_stored)*
                     match #index {
@@ -134,31 +137,34 @@ fn default_fn(field: &Field<'_>) -> TokenStream {
 }
 
 /// Encodes a stored field of `self`.
-fn encode(field: &Field<'_>) -> TokenStream {
+fn encode(field: &Field<'_>, krate: &Path) -> TokenStream {
     let ty = field.ty;
+    let krate = crate_at(krate, ty.span());
     let member = field.ident;
     let key = key(field);
-    quote_spanned!(ty.span()=> ::typed_sessions::__private::encode_field::<#ty>(#key, &self.#member))
+    quote_spanned!(ty.span()=> #krate::__private::encode_field::<#ty>(#key, &self.#member))
 }
 
 /// Encodes the default of a stored field.
-fn encode_default(field: &Field<'_>) -> TokenStream {
+fn encode_default(field: &Field<'_>, krate: &Path) -> TokenStream {
     let ty = field.ty;
+    let krate = crate_at(krate, ty.span());
     let key = key(field);
     let bind = bind_default(field);
     let default = default_fn(field);
     quote_spanned! {ty.span()=>
         {
             #bind
-            ::typed_sessions::__private::encode_field::<#ty>(#key, &#default())
+            #krate::__private::encode_field::<#ty>(#key, &#default())
         }
     }
 }
 
 /// The field's initializer in `decode`.
-fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
+fn init(field: &Field<'_>, fields: &Ident, krate: &Path) -> TokenStream {
     let member = field.ident;
     let ty = field.ty;
+    let krate = crate_at(krate, ty.span());
     if field.is_skipped() {
         let default = quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default());
         return quote!(#member: #default);
@@ -166,7 +172,7 @@ fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
     let key = key(field);
     let default = default_fn(field);
     let decode = quote_spanned! {ty.span()=>
-        ::typed_sessions::__private::decode_field::<#ty>(#fields, #key, #default)
+        #krate::__private::decode_field::<#ty>(#fields, #key, #default)
     };
     quote!(#member: #decode)
 }
@@ -176,8 +182,9 @@ fn init(field: &Field<'_>, fields: &Ident) -> TokenStream {
 /// Each helper's bounds are traits of `__private` that word an unmet bound for a session
 /// field, and imply the bounds that the generated bodies then use, so that rustc does not
 /// report those again.
-fn assertion(field: &Field<'_>) -> TokenStream {
+fn assertion(field: &Field<'_>, krate: &Path) -> TokenStream {
     let ty = field.ty;
+    let krate = crate_at(krate, ty.span());
     let helper = if field.is_skipped() {
         "assert_skipped"
     } else if field.attrs.default.is_some() {
@@ -186,5 +193,5 @@ fn assertion(field: &Field<'_>) -> TokenStream {
         "assert_stored_default"
     };
     let helper = Ident::new(helper, ty.span());
-    quote_spanned!(ty.span()=> ::typed_sessions::__private::#helper::<#ty>();)
+    quote_spanned!(ty.span()=> #krate::__private::#helper::<#ty>();)
 }

@@ -32,6 +32,9 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// - on the struct, `#[session(namespace = "cart")]`: storage keys become `cart.<key>`, so that
 ///   several session types can share one session without clashing;
+/// - on the struct, `#[session(crate = "my_app::sessions")]`: the path the generated code
+///   names typed-sessions by (default: `::typed_sessions`), for a crate that re-exports it, as
+///   `#[serde(crate = "...")]` does;
 /// - on a field, `#[session(rename = "u")]`: the storage key (default: the field's name); keeps
 ///   reading an old key after a field is renamed;
 /// - on a field, `#[session(default = "path::to::fn")]`: a `fn() -> FieldType` used when the

@@ -242,7 +242,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
             #[session(prefix = "cart")]
             struct Cart {}
         },
-        &["unknown session attribute `prefix`; expected `namespace`"],
+        &["unknown session attribute `prefix`; expected one of `namespace`, `crate`"],
     );
     assert_errors(
         parse_quote! {
@@ -253,7 +253,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
             }
         },
         &[
-            "unknown session attribute `rename`; expected `namespace`",
+            "unknown session attribute `rename`; expected one of `namespace`, `crate`",
             "unknown session attribute `namespace`; expected one of `rename`, `default`, `skip`",
         ],
     );
@@ -513,7 +513,7 @@ fn reports_every_error_at_once() {
             }
         },
         &[
-            "unknown session attribute `prefix`; expected `namespace`",
+            "unknown session attribute `prefix`; expected one of `namespace`, `crate`",
             "`#[derive(Session)]` only supports structs with named fields, not enums",
         ],
     );
@@ -751,4 +751,94 @@ fn each_field_asserts_the_bounds_of_its_kind() {
     ] {
         assert!(output.contains(&assertion.to_string()), "{assertion}");
     }
+}
+
+#[test]
+fn a_crate_path_replaces_every_use_of_typed_sessions() {
+    let input: DeriveInput = parse_quote! {
+        #[session(crate = "my_app::sessions")]
+        struct Visits {
+            views: u32,
+            #[session(default = "default_theme")]
+            theme: String,
+            #[session(skip)]
+            cache: Vec<u8>,
+        }
+    };
+    assert_errors(input.clone(), &[]);
+    let output = expand::derive(&input).to_string();
+    assert!(!output.contains("typed_sessions"), "{output}");
+    assert!(
+        output.contains(&quote!(impl my_app::sessions::SessionData for Visits).to_string()),
+        "{output}"
+    );
+    assert!(output.contains(
+        &quote!(my_app::sessions::__private::assert_stored_default::<u32>();).to_string()
+    ));
+    let absolute: DeriveInput = parse_quote! {
+        #[session(crate = "::other::typed_sessions")]
+        struct Visits { views: u32 }
+    };
+    let output = expand::derive(&absolute).to_string();
+    assert!(output.contains(&quote!(impl ::other::typed_sessions::SessionData).to_string()));
+}
+
+#[test]
+fn the_stub_of_an_invalid_input_uses_the_crate_path_too() {
+    let input: DeriveInput = parse_quote! {
+        #[session(crate = "my_app::sessions")]
+        struct Visits {
+            #[session(bogus)]
+            views: u32,
+        }
+    };
+    let output = expand::derive(&input);
+    assert_eq!(compile_errors(&output).len(), 1);
+    let output = output.to_string();
+    assert!(!output.contains("typed_sessions"), "{output}");
+    assert!(output.contains(&quote!(my_app::sessions::SessionData for Visits).to_string()));
+}
+
+#[test]
+fn rejects_malformed_crate_paths() {
+    assert_errors(
+        parse_quote! {
+            #[session(crate = 1)]
+            struct Visits { views: u32 }
+        },
+        &[
+            "session attribute `crate` expects a string literal, like `crate = \"my_app::sessions\"`",
+        ],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(crate = "my app")]
+            struct Visits { views: u32 }
+        },
+        &[
+            "session attribute `crate` expects the path typed-sessions is re-exported at, in a \
+           string, like `crate = \"my_app::sessions\"`",
+        ],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(crate = "")]
+            struct Visits { views: u32 }
+        },
+        &["session attribute `crate` must not be empty"],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(crate)]
+            struct Visits { views: u32 }
+        },
+        &["session attribute `crate` needs a value, like `crate = \"my_app::sessions\"`"],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(crate = "a", namespace = "n", crate = "b")]
+            struct Visits { views: u32 }
+        },
+        &["duplicate session attribute `crate`"],
+    );
 }

@@ -25,6 +25,17 @@ pub enum Error {
         len: usize,
     },
 
+    /// A key given as text ([`Key::from_base64`](crate::Key::from_base64),
+    /// [`Key::from_hex`](crate::Key::from_hex)) does not decode. The message says what is
+    /// wrong with the text, never what the text was.
+    #[error("session key is not valid {encoding}: {problem}")]
+    KeyEncoding {
+        /// The encoding expected: `"base64"` or `"hex"`.
+        encoding: &'static str,
+        /// What is wrong with the text.
+        problem: &'static str,
+    },
+
     /// The layer's configuration is invalid.
     #[error("invalid session configuration: {0}")]
     Config(String),

@@ -4,7 +4,7 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::request::Parts;
@@ -30,6 +30,9 @@ use crate::store::Fields;
 /// Every `Session<_>` of a request shares one session id and one store load. Changes made by a
 /// handle are recorded when it drops, so a handle must not outlive the handler (a handle moved
 /// into a detached task loses its changes).
+///
+/// Extract `Option<Session<T>>` to read a session without starting one: `None` unless the client
+/// presented a live session (see its `OptionalFromRequestParts` impl below).
 ///
 /// # Examples
 ///
@@ -316,6 +319,51 @@ where
             state,
             epoch,
         })
+    }
+}
+
+/// `Option<Session<T>>`: the session only if the client presented a live one, so that a route
+/// can read a session without starting one.
+///
+/// `None` when the request carries no valid session: no cookie, a forged or tampered one, an
+/// expired one, or an id the store does not know. `Some` holds the loaded session, and works
+/// like a plain `Session<T>`: writes through it are saved, and `regenerate()` and `destroy()`
+/// do what they always do. A `None` writes nothing to the store and sets no cookie.
+///
+/// A failure is never `None`: a store that fails to load answers its error response (500, or
+/// 503 when the store is out of reach), and a missing layer answers 500, as for `Session<T>`.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::Session;
+///
+/// #[derive(Session, Default)]
+/// struct Auth {
+///     user: Option<String>,
+/// }
+///
+/// async fn greet(auth: Option<Session<Auth>>) -> String {
+///     match auth.as_ref().and_then(|auth| auth.user.as_deref()) {
+///         Some(user) => format!("hello, {user}"),
+///         None => "hello, stranger".to_owned(), // and no session was started
+///     }
+/// }
+/// ```
+impl<T, S> OptionalFromRequestParts<S> for Session<T>
+where
+    T: SessionData,
+    S: Send + Sync,
+{
+    type Rejection = SessionRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        let session = <Self as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+        // A new session has no snapshot: dropping it records nothing.
+        Ok((!session.is_new()).then_some(session))
     }
 }
 

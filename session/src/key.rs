@@ -9,6 +9,8 @@ use zeroize::{ZeroizeOnDrop, Zeroizing};
 
 use crate::Error;
 
+mod text;
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// A secret key for signing (and optionally encrypting) session cookies.
@@ -51,7 +53,7 @@ impl Key {
     /// Generates a fresh 64-byte key from the operating system's CSPRNG.
     ///
     /// Sessions signed with it do not survive a restart; load a stored key with
-    /// [`Key::from_bytes`] for that.
+    /// [`Key::from_base64`], [`Key::from_hex`] or [`Key::from_bytes`] for that.
     ///
     /// # Panics
     ///
@@ -88,6 +90,85 @@ impl Key {
             return Err(Error::KeyTooShort { len: master.len() });
         }
         Ok(Self::derive(master))
+    }
+
+    /// Reads the key from base64 text, as configuration holds it (an environment variable, a
+    /// secrets file): the standard (`+/`) or URL-safe (`-_`) alphabet, padded with `=` or not;
+    /// surrounding whitespace, such as a file's final newline, is ignored.
+    /// [`Key::generate_base64`] makes one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyEncoding`] when `text` is not base64, and [`Error::KeyTooShort`] when it
+    /// holds fewer than 32 bytes. Neither message repeats the text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Error, Key};
+    ///
+    /// let key = Key::from_base64("4o6m6KFh8kqSEMQ0NUpuXwDmMGkqNKBw0mTWVgQpgxTeBy+Tgq/2mN1HAMl8Dhx9")?;
+    /// assert!(matches!(Key::from_base64("not base64!"), Err(Error::KeyEncoding { .. })));
+    /// assert!(matches!(Key::from_base64("aHVudGVyMg=="), Err(Error::KeyTooShort { len: 7 })));
+    /// # let _ = key;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_base64(text: &str) -> Result<Self, Error> {
+        Self::from_bytes(&text::base64(text)?)
+    }
+
+    /// Reads the key from hex text (either case; surrounding whitespace is ignored), as
+    /// `openssl rand -hex 32` writes it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KeyEncoding`] when `text` is not hex, and [`Error::KeyTooShort`] when it holds
+    /// fewer than 32 bytes (64 digits). Neither message repeats the text.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Error, Key};
+    ///
+    /// let key = Key::from_hex("8f0c3a5e1d2b4c6a8e0f1a3b5c7d9e0f2a4b6c8d0e1f3a5b7c9d1e2f4a6b8c0d")?;
+    /// let err = Key::from_hex("8f0c3a5e1d2b4c6a").unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "session key is 8 bytes long; at least 32 bytes of secret randomness are required"
+    /// );
+    /// assert!(Key::from_hex("xyz").unwrap_err().to_string().contains("not valid hex"));
+    /// # let _ = key;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn from_hex(text: &str) -> Result<Self, Error> {
+        Self::from_bytes(&text::hex(text)?)
+    }
+
+    /// A fresh key as text, for configuration: 64 bytes from the operating system's CSPRNG in
+    /// base64 (URL-safe, unpadded: 86 characters, nothing a shell or a URL would mangle), which
+    /// [`Key::from_base64`] reads. `cargo run -q --example keygen` prints one.
+    ///
+    /// The text is the secret: store it where secrets go, and never log it.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's random number generator fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::Key;
+    ///
+    /// let text = Key::generate_base64(); // e.g. `export SESSION_KEY=...`
+    /// assert_eq!(text.len(), 86);
+    /// let key = Key::from_base64(&text)?;
+    /// # let _ = key;
+    /// # Ok::<(), typed_sessions::Error>(())
+    /// ```
+    pub fn generate_base64() -> String {
+        let mut master = Zeroizing::new([0u8; 64]);
+        fill_random(&mut *master);
+        crate::b64::encode(&*master)
     }
 
     fn derive(master: &[u8]) -> Self {
@@ -186,6 +267,27 @@ mod tests {
         // What aes-gcm builds from the encryption key for each cookie: the AES key schedule
         // (the workspace turns its `zeroize` feature on).
         zeroed_on_drop::<aes::Aes256>();
+    }
+
+    #[test]
+    fn text_keys_are_the_keys_of_their_bytes() {
+        let master: Vec<u8> = (0u8..48).collect();
+        let hex: String = master.iter().map(|b| format!("{b:02X}")).collect();
+        let base64 = crate::b64::encode(&master);
+        let expected = Key::from_bytes(&master).unwrap();
+        assert_eq!(Key::from_hex(&hex).unwrap().id(), expected.id());
+        assert_eq!(Key::from_base64(&base64).unwrap().id(), expected.id());
+        assert!(matches!(
+            Key::from_hex(&hex[..62]),
+            Err(Error::KeyTooShort { len: 31 })
+        ));
+        assert!(matches!(
+            Key::from_base64(&crate::b64::encode(&master[..31])),
+            Err(Error::KeyTooShort { len: 31 })
+        ));
+        let generated = Key::generate_base64();
+        assert_eq!(crate::b64::decode(&generated).map(|b| b.len()), Some(64));
+        assert_ne!(generated, Key::generate_base64());
     }
 
     #[test]

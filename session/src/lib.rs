@@ -89,7 +89,9 @@
 //!
 //! | What | Where |
 //! |---|---|
-//! | Field attributes `rename`, `default = "path"`, `skip`; struct `namespace` | [`macro@Session`] |
+//! | Field attributes `rename`, `default = "path"`, `skip`; struct `namespace`, `crate = "path"` | [`macro@Session`] |
+//! | `Option<Session<T>>`: read a session without starting one | [`Session`](struct@Session) |
+//! | Keys from configuration: base64, hex | [`Key::from_base64`], [`Key::from_hex`] |
 //! | Cookie store encrypted with AES-256-GCM, or only signed (HMAC-SHA256) | [`SessionLayer::with_encryption`] |
 //! | Key rotation | [`SessionLayer::with_old_key`] |
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |

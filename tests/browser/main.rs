@@ -383,8 +383,9 @@ async fn run(test: impl Future<Output = TestResult>) -> TestResult {
 }
 
 fn default_layer() -> SessionLayer {
-    // As the example's `main` builds it.
-    SessionLayer::new(Key::generate()).with_store(MemoryStore::new())
+    // As the example's `main` builds it, from a `SESSION_KEY` made by the `keygen` example.
+    let key = Key::from_base64(&Key::generate_base64()).expect("a generated key reads back");
+    SessionLayer::new(key).with_store(MemoryStore::new())
 }
 
 // ---------------------------------------------------------------------------------------------
