@@ -128,6 +128,7 @@ mod request;
 pub mod service;
 mod state;
 pub mod store;
+mod telemetry;
 #[cfg(feature = "test-kit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-kit")))]
 pub mod test_kit;

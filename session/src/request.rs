@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::{HeaderMap, StatusCode};
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::Error;
 use crate::backend;
@@ -89,8 +90,12 @@ impl RequestState {
         }
         self.loaded
             .get_or_try_init(|| async {
-                let session = backend::load(&self.config, headers, path).await?;
-                *self.lock() = session;
+                let telemetry = &self.config.telemetry;
+                let traced = telemetry.load();
+                let loading = backend::load(&self.config, headers, path);
+                let loaded = loading.instrument(traced.span().clone()).await;
+                telemetry.finish(traced, &loaded);
+                *self.lock() = loaded?;
                 Ok::<(), Error>(())
             })
             .await?;

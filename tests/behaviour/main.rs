@@ -19,6 +19,7 @@ mod ids;
 mod key_rotation;
 mod layer;
 mod malformed_input;
+mod observability;
 mod regenerate_races;
 mod renewal;
 mod rolling;
