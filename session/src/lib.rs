@@ -95,6 +95,7 @@
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
 //! | Store contract for your own store | [`store::SessionStore`] |
 //! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
+//! | `tracing` spans around each load and commit, named by the store's kind | [`store::SessionStore::kind`] |
 //!
 //! # Cargo features
 //!
@@ -105,6 +106,7 @@
 //! | `mysql` | `MySqlStore`: MySQL and MariaDB (sqlx) |
 //! | `sqlite` | `SqliteStore` (sqlx) |
 //! | `test-kit` | `store_conformance!` and the `test_kit` module, for store authors |
+//! | `metrics` | counters and histograms through the `metrics` facade (the README's "Observability" lists them) |
 //!
 //! None is on by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
