@@ -24,6 +24,9 @@
 //!
 //! The cookie store and a store session that nothing changed settle at once, without a future;
 //! store writes are planned under the state's lock and carried out after it.
+//!
+//! From step 5 on, the commit runs in a `session.commit` span (`telemetry`), which names what
+//! it did to the session and how that ended; steps 1 to 4 record nothing.
 
 use std::sync::Arc;
 
