@@ -24,6 +24,9 @@
 //!
 //! The cookie store and a store session that nothing changed settle at once, without a future;
 //! store writes are planned under the state's lock and carried out after it.
+//!
+//! From step 5 on, the commit runs in a `session.commit` span (`telemetry`), which names what
+//! it did to the session and how that ended; steps 1 to 4 record nothing.
 
 use std::sync::Arc;
 
@@ -31,6 +34,7 @@ use axum_core::body::Body;
 use axum_core::response::Response;
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use tracing::Instrument;
 
 use crate::Error;
 use crate::backend::external::{self, Calls, Planned};
@@ -41,6 +45,7 @@ use crate::failure;
 use crate::plain_http::without_secure;
 use crate::request::RequestState;
 use crate::state::{Change, SessionState};
+use crate::telemetry::{Op, Traced};
 
 /// How far [`finish`] got.
 // `Later` is large, but it is moved once, into the commit future that holds it anyway: boxing
@@ -57,6 +62,7 @@ pub(crate) enum Finished {
 pub(crate) struct Pending {
     response: Response,
     calls: Calls,
+    traced: Traced,
 }
 
 /// Step 1, for a request whose handlers never loaded the session: nothing read it, so nothing
@@ -105,29 +111,52 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
         }
         tracing::debug!("server error response: data changes discarded, removals kept");
     }
-    match save(config, &mut session, moment) {
+    let mut traced = config.telemetry.commit();
+    let (saving, op) = traced
+        .span()
+        .in_scope(|| save(config, &mut session, moment));
+    traced.set_op(op);
+    match saving {
         Saving::Settled(outcome) => {
             drop(session);
+            config.telemetry.finish(traced, &outcome);
             Finished::Now(conclude(state, response, outcome))
         }
-        Saving::Store(calls) => Finished::Later(Pending { response, calls }),
+        Saving::Store(calls) => Finished::Later(Pending {
+            response,
+            calls,
+            traced,
+        }),
     }
 }
 
 /// Completes a commit that [`finish`] could not: makes its store calls, then concludes.
 pub(crate) async fn finish_pending(state: &RequestState, pending: Pending) -> Response {
-    let outcome = external::carry_out(state.config(), pending.calls).await;
+    let config = state.config();
+    let calls = external::carry_out(config, pending.calls);
+    let outcome = calls.instrument(pending.traced.span().clone()).await;
+    config.telemetry.finish(pending.traced, &outcome);
     conclude(state, pending.response, outcome)
 }
 
 /// An explicit `Session::save`: writes the changes so far and settles the cookie the response
 /// will carry. Safe to call more than once: each call writes only what changed since the last.
 pub(crate) async fn persist(state: &RequestState) -> Result<Option<CookieAction>, Error> {
-    let saving = save(state.config(), &mut state.lock(), Moment::During);
-    match saving {
+    let config = state.config();
+    let mut traced = config.telemetry.commit();
+    let (saving, op) = traced
+        .span()
+        .in_scope(|| save(config, &mut state.lock(), Moment::During));
+    traced.set_op(op);
+    let outcome = match saving {
         Saving::Settled(outcome) => outcome,
-        Saving::Store(calls) => external::carry_out(state.config(), calls).await,
-    }
+        Saving::Store(calls) => {
+            let calls = external::carry_out(config, calls);
+            calls.instrument(traced.span().clone()).await
+        }
+    };
+    config.telemetry.finish(traced, &outcome);
+    outcome
 }
 
 /// Where a save stands once decided under the lock.
@@ -140,20 +169,28 @@ enum Saving {
     Store(Calls),
 }
 
-/// Steps 5 and 6: a deferred failure, or what the change needs from the backend.
-fn save(config: &Config, session: &mut SessionState, moment: Moment) -> Saving {
+/// Steps 5 and 6: a deferred failure, or what the change needs from the backend; with what
+/// the save does to the session, for telemetry.
+fn save(config: &Config, session: &mut SessionState, moment: Moment) -> (Saving, Option<Op>) {
     // 5. An encoding failure or a failed explicit save, kept by a handle: the request fails.
     if let Some(error) = session.take_error() {
-        return Saving::Settled(Err(error));
+        return (Saving::Settled(Err(error)), None);
     }
     // 6. What the request did, carried out where the session lives.
     let change: Change = session.change();
     match config.store {
         // The cookie is the store: the new cookie is the write.
-        None => Saving::Settled(cookie::save(config, session, change)),
+        None => {
+            let saved = cookie::save(config, session, change);
+            let op = cookie::op(change, &saved);
+            (Saving::Settled(saved), op)
+        }
         Some(_) => match external::plan(config, session, change, moment) {
-            Planned::Settled(cookie) => Saving::Settled(Ok(cookie)),
-            Planned::Calls(calls) => Saving::Store(calls),
+            Planned::Settled(cookie) => (Saving::Settled(Ok(cookie)), None),
+            Planned::Calls(calls) => {
+                let op = calls.op();
+                (Saving::Store(calls), op)
+            }
         },
     }
 }
@@ -188,15 +225,20 @@ fn conclude(
 /// handler chose its own caching.
 fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
     let config = state.config();
-    let header = match action {
-        CookieAction::Set(header) => header,
-        CookieAction::Expire => config.cookie.expire(config.codec.name()),
+    let (header, issued) = match action {
+        CookieAction::Set(header) => (header, true),
+        CookieAction::Expire => (config.cookie.expire(config.codec.name()), false),
     };
     let header = if state.plain_http() {
         without_secure(header)
     } else {
         header
     };
+    if issued {
+        config.telemetry.cookie_issued(header.len());
+    } else {
+        config.telemetry.cookie_expired();
+    }
     match HeaderValue::try_from(header) {
         Ok(value) => {
             let headers = response.headers_mut();

@@ -9,6 +9,7 @@ use crate::cookies::CookieConfig;
 use crate::expiry::Expiry;
 use crate::failure::Render;
 use crate::store::DynStore;
+use crate::telemetry::Telemetry;
 
 /// Everything a layer was configured with. Built by [`SessionLayer`](crate::SessionLayer)'s
 /// builder, read by the request core.
@@ -33,6 +34,8 @@ pub(crate) struct Config {
     pub(crate) misconfigured: Option<Arc<str>>,
     /// The application's rendering of failed sessions; generic bodies when `None`.
     pub(crate) render_failure: Option<Render>,
+    /// Spans and metrics, labelled with the store's kind.
+    pub(crate) telemetry: Telemetry,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
             store_timeout: Duration::from_secs(1),
             misconfigured: None,
             render_failure: None,
+            telemetry: Telemetry::new("cookie"),
         };
         config.settle_name();
         config

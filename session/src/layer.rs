@@ -18,6 +18,7 @@ use crate::failure::Render;
 use crate::key::{Key, KeyRing};
 use crate::service::SessionService;
 use crate::store::SessionStore;
+use crate::telemetry::Telemetry;
 
 /// The session middleware: install it on a `Router` and extract [`Session<T>`](struct@crate::Session)
 /// in handlers.
@@ -113,7 +114,10 @@ impl SessionLayer {
     /// # let _ = layer;
     /// ```
     pub fn with_store(self, store: impl SessionStore) -> Self {
-        self.edit(|c| c.store = Some(Arc::new(store)))
+        self.edit(|c| {
+            c.telemetry = Telemetry::new(store.kind());
+            c.store = Some(Arc::new(store));
+        })
     }
 
     /// Whether the cookie store's cookie is encrypted with AES-256-GCM (default `true`), so that

@@ -97,6 +97,7 @@
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
 //! | Store contract for your own store | [`store::SessionStore`] |
 //! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
+//! | `tracing` spans around each load and commit, named by the store's kind | [`store::SessionStore::kind`] |
 //!
 //! # Cargo features
 //!
@@ -107,6 +108,7 @@
 //! | `mysql` | `MySqlStore`: MySQL and MariaDB (sqlx) |
 //! | `sqlite` | `SqliteStore` (sqlx) |
 //! | `test-kit` | `store_conformance!` and the `test_kit` module, for store authors |
+//! | `metrics` | counters and histograms through the `metrics` facade (the README's "Observability" lists them) |
 //!
 //! None is on by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -131,6 +133,7 @@ mod request;
 pub mod service;
 mod state;
 pub mod store;
+mod telemetry;
 #[cfg(feature = "test-kit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-kit")))]
 pub mod test_kit;

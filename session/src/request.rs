@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::{HeaderMap, StatusCode};
 use tokio::sync::OnceCell;
+use tracing::Instrument;
 
 use crate::Error;
 use crate::backend;
@@ -103,8 +104,12 @@ impl RequestState {
                     let plain = plain_http_for(&self.config.cookie, headers);
                     self.plain_http.store(plain, Ordering::Relaxed);
                 }
-                let session = backend::load(&self.config, headers, path).await?;
-                *self.lock() = session;
+                let telemetry = &self.config.telemetry;
+                let traced = telemetry.load();
+                let loading = backend::load(&self.config, headers, path);
+                let loaded = loading.instrument(traced.span().clone()).await;
+                telemetry.finish(traced, &loaded);
+                *self.lock() = loaded?;
                 Ok::<(), Error>(())
             })
             .await?;

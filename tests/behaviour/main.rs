@@ -21,6 +21,7 @@ mod key_rotation;
 mod layer;
 mod local_development;
 mod malformed_input;
+mod observability;
 mod optional;
 mod regenerate_races;
 mod renewal;

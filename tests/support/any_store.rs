@@ -305,4 +305,19 @@ impl SessionStore for AnyStore {
     }
     // Every store a test runs here can move a session between any two keys (Redis standalone;
     // the Cluster's tests use `RedisStore` itself).
+
+    /// The kind of the store behind (known before it connects).
+    fn kind(&self) -> &'static str {
+        match self {
+            AnyStore::Memory(_) => "memory",
+            #[cfg(feature = "redis")]
+            AnyStore::Redis { .. } => "redis",
+            #[cfg(feature = "postgres")]
+            AnyStore::Postgres(_) => "postgres",
+            #[cfg(feature = "mysql")]
+            AnyStore::Mysql(_) => "mysql",
+            #[cfg(feature = "sqlite")]
+            AnyStore::Sqlite { .. } => "sqlite",
+        }
+    }
 }

@@ -9,7 +9,7 @@
 //! - [`app`], [`response`], [`client`]: the app under test, requests, whole-read responses with
 //!   cookie helpers, and a client that keeps its cookie like a browser;
 //! - [`reference`](mod@reference), [`account`]: the sessions and handlers the tests share;
-//! - [`logs`]: log capture;
+//! - [`logs`]: log capture; [`spans`]: capture of the library's spans and their fields;
 //! - `raw_sql`: raw SQL on a test database, behind a store's back (with a SQL store feature);
 //! - [`source`]: the library's source read as text, for the checks of its shape and docs;
 //! - [`input`]: the hostile-input fixture, oracle and strategies of the hardening tests and the
@@ -28,6 +28,7 @@ pub mod raw_sql;
 pub mod reference;
 pub mod response;
 pub mod source;
+pub mod spans;
 pub mod spy;
 pub mod wire;
 
@@ -39,6 +40,7 @@ pub use client::Browser;
 pub use logs::Logs;
 pub use reference::{Msg, handlers, reference_routes};
 pub use response::TestResponse;
+pub use spans::Spans;
 pub use spy::{Call, Faults, SpyStore};
 
 /// Runs a test body against backends, one test each, in a module named `$name`:

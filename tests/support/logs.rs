@@ -1,7 +1,8 @@
 //! Log capture: what the library logs while a test runs.
 //!
 //! One subscriber is installed for the whole test process, the first time a test captures, and
-//! writes each event to the capture active on the thread that logged it. A subscriber set per
+//! writes each event to the capture active on the thread that logged it (and records the
+//! library's spans for [`Spans`](crate::spans::Spans)). A subscriber set per
 //! thread instead (`tracing::subscriber::set_default`) loses events now and then: `tracing`
 //! caches per call site whether anyone listens, and a test thread without a subscriber can
 //! cache "nobody" while another thread's capture is starting.
@@ -36,16 +37,7 @@ impl Logs {
     ///
     /// If another global `tracing` subscriber was installed in this process.
     pub fn capture() -> (Self, Capture) {
-        static INSTALL: Once = Once::new();
-        INSTALL.call_once(|| {
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(|| ThreadWriter)
-                .with_max_level(tracing::Level::WARN)
-                .with_ansi(false)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber)
-                .expect("the only global subscriber of the tests");
-        });
+        install();
         let logs = Self::default();
         let interrupted = ACTIVE.with(|active| active.borrow_mut().replace(logs.clone()));
         (logs, Capture(interrupted))
@@ -67,6 +59,32 @@ impl Logs {
             .collect();
         ours.join("\n")
     }
+}
+
+/// Installs the tests' one global subscriber, once: `WARN` and above for [`Logs`], the library's
+/// spans and events at `DEBUG` and above for [`Spans`](crate::spans::Spans). Each layer filters
+/// by target and level alone, so what a call site's interest caches never depends on a capture.
+///
+/// # Panics
+///
+/// If another global `tracing` subscriber was installed in this process.
+pub(crate) fn install() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(|| ThreadWriter)
+            .with_ansi(false)
+            .with_filter(LevelFilter::WARN);
+        let spans = crate::spans::Recorder
+            .with_filter(Targets::new().with_target("typed_sessions", LevelFilter::DEBUG));
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(logs).with(spans),
+        )
+        .expect("the only global subscriber of the tests");
+    });
 }
 
 /// Writes to the capture active on the current thread, or nowhere.

@@ -194,4 +194,7 @@ impl SessionStore for SpyStore {
     fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
         self.inner.can_rekey(old, new)
     }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
 }

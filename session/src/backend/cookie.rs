@@ -11,6 +11,7 @@ use crate::expiry::at;
 use crate::id::SessionId;
 use crate::state::{Change, SessionState};
 use crate::store::Fields;
+use crate::telemetry::Op;
 
 /// The cookie store's payload, inside the MAC.
 #[derive(Serialize, Deserialize)]
@@ -124,4 +125,17 @@ pub(crate) fn save(
     };
     session.saved(created, expires);
     Ok(Some(CookieAction::Set(header)))
+}
+
+/// What a save did to the session, as a commit's span and metrics name it (`None`: nothing).
+pub(crate) fn op(change: Change, saved: &Result<Option<CookieAction>, Error>) -> Option<Op> {
+    match (saved, change) {
+        (Ok(None), _) | (_, Change::Unchanged) => None,
+        (Ok(Some(CookieAction::Expire)), _) | (_, Change::Empty) => Some(Op::Remove),
+        (_, Change::New) => Some(Op::Create),
+        (_, Change::Regenerated) => Some(Op::Rekey),
+        (_, Change::Dirty) => Some(Op::Patch),
+        // A new cookie with the same fields moves the idle deadline, as a touch does.
+        (_, Change::Refresh | Change::Reissue) => Some(Op::Touch),
+    }
 }

@@ -3,6 +3,8 @@
 //! `load`; saving is planned under the state's lock and carried out after it, so that no lock is
 //! held across a store call.
 
+use std::future::Future;
+
 use http::HeaderMap;
 use time::OffsetDateTime;
 
@@ -15,7 +17,8 @@ use crate::cookies::{self, CookieAction};
 use crate::expiry::at;
 use crate::id::SessionId;
 use crate::state::{Change, SessionState};
-use crate::store::{Created, DynStore, Patch, Record, Rekeyed, StoreKey, Updated, bounded};
+use crate::store::{Created, DynStore, Patch, Record, Rekeyed, StoreKey, Updated};
+use crate::telemetry::{Answer, Op};
 
 /// How many authentic id cookies of one request are looked up in the store at most. Forged
 /// cookies never reach the store (their MAC fails first), but an attacker can collect authentic
@@ -42,7 +45,7 @@ pub(crate) async fn load(
         .filter_map(|value| config.codec.open_id(value));
     for opened in authentic.take(MAX_LOOKUPS) {
         let key = opened.value.id.store_key();
-        let record = match bounded(config.store_timeout, store.load(&key)).await {
+        let record = match call(config, Op::Load, store.load(&key)).await {
             Ok(Some(record)) => record,
             Ok(None) => continue,
             Err(Error::Corrupt(what)) => {
@@ -89,6 +92,21 @@ pub(crate) struct Calls {
     remove: Option<SessionId>,
     /// What follows the removal.
     then: Then,
+}
+
+impl Calls {
+    /// What the calls do to the session, as a commit's span and metrics name it: the write, or
+    /// the removal when nothing is written (`None`: only a cookie, no store call).
+    pub(crate) fn op(&self) -> Option<Op> {
+        let write = match &self.then {
+            Then::Write(Write::Create { .. }, _) => Some(Op::Create),
+            Then::Write(Write::Rekey { .. }, _) => Some(Op::Rekey),
+            Then::Write(Write::Patch { .. }, _) => Some(Op::Patch),
+            Then::Write(Write::Touch { .. }, _) => Some(Op::Touch),
+            Then::Write(Write::Reissue { .. }, _) | Then::Cookie(_) => None,
+        };
+        write.or(self.remove.as_ref().map(|_| Op::Remove))
+    }
 }
 
 // `Write` is large, but it is moved once, into the commit future that holds it anyway: boxing
@@ -268,7 +286,7 @@ pub(crate) async fn carry_out(
 ) -> Result<Option<CookieAction>, Error> {
     let store = config.store.as_deref().expect("planned with a store");
     if let Some(old) = calls.remove {
-        bounded(config.store_timeout, store.remove(&old.store_key())).await?;
+        call(config, Op::Remove, store.remove(&old.store_key())).await?;
     }
     match calls.then {
         Then::Cookie(cookie) => Ok(cookie),
@@ -282,7 +300,6 @@ async fn execute(
     write: Write,
     now: OffsetDateTime,
 ) -> Result<Option<CookieAction>, Error> {
-    let limit = config.store_timeout;
     let cookie = |id: &SessionId, expires, mac: Option<&[u8; MAC_LEN]>| {
         id_cookie(config, id, mac, now, expires).map(Some)
     };
@@ -296,7 +313,7 @@ async fn execute(
             old,
             new,
             patch,
-        } => match bounded(limit, store.rekey(&old, &new, &patch)).await? {
+        } => match call(config, Op::Rekey, store.rekey(&old, &new, &patch)).await? {
             Rekeyed::Applied => cookie(&id, patch.expires(), None),
             // Logged out (or expired) while this request ran: it stays so.
             Rekeyed::Missing => Err(Error::RemovedConcurrently),
@@ -310,7 +327,10 @@ async fn execute(
             patch,
             id,
             reissue,
-        } => match (bounded(limit, store.patch(&key, &patch)).await?, reissue) {
+        } => match (
+            call(config, Op::Patch, store.patch(&key, &patch)).await?,
+            reissue,
+        ) {
             (Updated::Missing, _) => Err(Error::RemovedConcurrently),
             (Updated::Applied, Some(reissue)) => {
                 cookie(&id, patch.expires(), reissue.presented_mac.as_ref())
@@ -324,7 +344,10 @@ async fn execute(
             reissue,
         } => {
             // A session removed meanwhile stays removed; this request only read it.
-            match (bounded(limit, store.touch(&key, expires)).await?, reissue) {
+            match (
+                call(config, Op::Touch, store.touch(&key, expires)).await?,
+                reissue,
+            ) {
                 (Updated::Applied, Some(reissue)) => {
                     cookie(&id, expires, reissue.presented_mac.as_ref())
                 }
@@ -333,6 +356,18 @@ async fn execute(
         }
         Write::Reissue { id, expires } => cookie(&id, expires, None),
     }
+}
+
+/// One store call, bounded by the layer's store timeout, counted and timed.
+async fn call<T: Answer>(
+    config: &Config,
+    op: Op,
+    call: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    config
+        .telemetry
+        .store_call(config.store_timeout, op, call)
+        .await
 }
 
 /// Creates `record` under `id`, or under a fresh id in the (astronomically unlikely) event
@@ -345,7 +380,7 @@ async fn create(
 ) -> Result<SessionId, Error> {
     let mut id = id;
     for _ in 0..3 {
-        match bounded(config.store_timeout, store.create(&id.store_key(), record)).await? {
+        match call(config, Op::Create, store.create(&id.store_key(), record)).await? {
             Created::Stored => return Ok(id),
             Created::AlreadyExists => id = SessionId::generate(),
         }

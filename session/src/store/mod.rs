@@ -374,4 +374,44 @@ pub trait SessionStore: Send + Sync + 'static {
         let _ = (old, new);
         true
     }
+
+    /// The store's kind, as spans and metrics name it (the `store` field and label): a short,
+    /// fixed name such as `"memory"`, `"redis"`, `"postgres"`, `"mysql"` or `"sqlite"` (the
+    /// cookie store is `"cookie"`). Default: `"custom"`. A third-party store returns its own
+    /// name; a store that wraps another (to count or trace its calls) forwards it.
+    ///
+    /// Keep it one constant per store type: every distinct value is one more time series of each
+    /// metric, and it is never a host, a table or anything taken from a request.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::OffsetDateTime;
+    /// use typed_sessions::MemoryStore;
+    /// use typed_sessions::store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
+    /// use typed_sessions::Error;
+    ///
+    /// assert_eq!(MemoryStore::new().kind(), "memory");
+    ///
+    /// /// A store that hands every call to the memory store, under a name of its own.
+    /// struct Mine(MemoryStore);
+    ///
+    /// impl SessionStore for Mine {
+    ///     fn kind(&self) -> &'static str {
+    ///         "mine"
+    ///     }
+    /// #   async fn load(&self, key: &StoreKey) -> Result<Option<Record>, Error> { self.0.load(key).await }
+    /// #   async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> { self.0.create(key, record).await }
+    /// #   async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> { self.0.patch(key, patch).await }
+    /// #   async fn remove(&self, key: &StoreKey) -> Result<(), Error> { self.0.remove(key).await }
+    /// #   async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> { self.0.touch(key, expires).await }
+    /// #   async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> { self.0.rekey(old, new, patch).await }
+    ///     // ... the six store calls
+    /// }
+    ///
+    /// assert_eq!(Mine(MemoryStore::new()).kind(), "mine");
+    /// ```
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
 }

@@ -237,6 +237,10 @@ impl SessionStore for MemoryStore {
         let now = self.clock.now();
         Ok(self.lock().rekey(old, new, patch, now))
     }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
 }
 
 #[cfg(test)]

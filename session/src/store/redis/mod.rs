@@ -412,6 +412,11 @@ impl SessionStore for RedisStore {
         }
     }
 
+    /// `"redis"`, standalone and Cluster alike.
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         let call = async {
             let mut cmd = redis::cmd("DEL");

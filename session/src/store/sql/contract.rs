@@ -130,4 +130,9 @@ impl<DB: SqlDialect> SessionStore for SqlStore<DB> {
             .bind(self.now());
         Ok(applied(self.run(query).await?))
     }
+
+    /// `"postgres"`, `"mysql"` or `"sqlite"`.
+    fn kind(&self) -> &'static str {
+        DB::KIND
+    }
 }

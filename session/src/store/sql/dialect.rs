@@ -41,6 +41,10 @@ pub trait SqlDialect: Database + sealed::Sealed {
     #[doc(hidden)]
     const STORE: &'static str;
 
+    /// The store's kind, for spans and metrics ([`SessionStore::kind`](crate::store::SessionStore::kind)).
+    #[doc(hidden)]
+    const KIND: &'static str;
+
     /// The statements that create the table and its index on `expires`, unless they exist;
     /// `{table}` stands for the table name.
     #[doc(hidden)]

@@ -76,6 +76,7 @@ impl sealed::Sealed for MySql {}
 
 impl SqlDialect for MySql {
     const STORE: &'static str = "MySqlStore";
+    const KIND: &'static str = "mysql";
     // `ascii_bin` keys compare exactly; `utf8mb4_bin` keeps every field key distinct on
     // MariaDB, where `JSON` is a `LONGTEXT`. The index is declared in the table: MySQL has no
     // `CREATE INDEX IF NOT EXISTS`.

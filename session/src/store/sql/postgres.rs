@@ -68,6 +68,7 @@ impl sealed::Sealed for Postgres {}
 
 impl SqlDialect for Postgres {
     const STORE: &'static str = "PostgresStore";
+    const KIND: &'static str = "postgres";
     const SCHEMA: &'static [&'static str] = &[
         "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, data jsonb NOT NULL, \
          created timestamptz NOT NULL, expires timestamptz NOT NULL)",

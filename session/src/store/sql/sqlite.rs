@@ -94,6 +94,7 @@ impl sealed::Sealed for Sqlite {}
 
 impl SqlDialect for Sqlite {
     const STORE: &'static str = "SqliteStore";
+    const KIND: &'static str = "sqlite";
     const SCHEMA: &'static [&'static str] = &[
         "CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
          created INTEGER NOT NULL, expires INTEGER NOT NULL)",

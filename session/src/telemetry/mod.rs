@@ -1,0 +1,268 @@
+//! What the layer tells operators about its sessions: a `tracing` span around each session
+//! load and each commit, and, with the feature `metrics`, counters and histograms through the
+//! `metrics` facade (`meters.rs`).
+//!
+//! Only the store's kind, the operation, its outcome, durations and sizes are ever recorded:
+//! never an id, a store key, a cookie value or a field value. Labels are `&'static str`, and a
+//! layer builds its metric keys once, so a request allocates nothing for them. The route that
+//! never extracts a session passes none of this.
+
+#[cfg(feature = "metrics")]
+mod meters;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tracing::Span;
+use tracing::field::Empty;
+
+use crate::Error;
+use crate::store::{Created, Record, Rekeyed, Updated, bounded};
+
+/// What a load, a commit or a store call did to a session, as spans and metrics name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    Load,
+    Create,
+    Patch,
+    Rekey,
+    Remove,
+    Touch,
+}
+
+impl Op {
+    #[cfg(feature = "metrics")]
+    const ALL: [Op; 6] = [
+        Op::Load,
+        Op::Create,
+        Op::Patch,
+        Op::Rekey,
+        Op::Remove,
+        Op::Touch,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Op::Load => "load",
+            Op::Create => "create",
+            Op::Patch => "patch",
+            Op::Rekey => "rekey",
+            Op::Remove => "remove",
+            Op::Touch => "touch",
+        }
+    }
+}
+
+/// How an operation ended: `ok`, or what the request answers because of it (`conflict`: 409;
+/// `unavailable` and `timeout`: 503; `failure`: 500).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Ok,
+    Conflict,
+    Unavailable,
+    Timeout,
+    Failure,
+}
+
+impl Outcome {
+    #[cfg(feature = "metrics")]
+    const ALL: [Outcome; 5] = [
+        Outcome::Ok,
+        Outcome::Conflict,
+        Outcome::Unavailable,
+        Outcome::Timeout,
+        Outcome::Failure,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Conflict => "conflict",
+            Outcome::Unavailable => "unavailable",
+            Outcome::Timeout => "timeout",
+            Outcome::Failure => "failure",
+        }
+    }
+
+    fn of_error(error: &Error) -> Self {
+        match error {
+            Error::Timeout(_) => Outcome::Timeout,
+            Error::Unavailable(_) => Outcome::Unavailable,
+            Error::RemovedConcurrently => Outcome::Conflict,
+            _ => Outcome::Failure,
+        }
+    }
+
+    fn of<T>(result: &Result<T, Error>) -> Self {
+        result.as_ref().err().map_or(Outcome::Ok, Outcome::of_error)
+    }
+}
+
+/// A store call's answer, as an outcome: a session to change that was gone is a conflict where
+/// the request fails for it (a patch or a rekey answers 409; a touch leaves a removed session
+/// removed and answers as usual).
+pub(crate) trait Answer {
+    // Only metrics count store calls by outcome.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    fn outcome(&self, op: Op) -> Outcome {
+        let _ = op;
+        Outcome::Ok
+    }
+}
+
+impl Answer for () {}
+impl Answer for Option<Record> {}
+impl Answer for Created {}
+
+impl Answer for Updated {
+    fn outcome(&self, op: Op) -> Outcome {
+        match (self, op) {
+            (Updated::Missing, Op::Patch) => Outcome::Conflict,
+            _ => Outcome::Ok,
+        }
+    }
+}
+
+impl Answer for Rekeyed {
+    fn outcome(&self, _: Op) -> Outcome {
+        match self {
+            Rekeyed::Applied => Outcome::Ok,
+            Rekeyed::Missing => Outcome::Conflict,
+            // Only a store that misreports answers this: the request fails with a 500.
+            Rekeyed::Taken => Outcome::Failure,
+        }
+    }
+}
+
+/// A layer's telemetry: the kind of its store, and its metric keys.
+#[derive(Clone)]
+pub(crate) struct Telemetry {
+    kind: &'static str,
+    #[cfg(feature = "metrics")]
+    keys: std::sync::Arc<meters::Keys>,
+}
+
+impl Telemetry {
+    /// The telemetry of a layer whose sessions live in a store of `kind` (`"cookie"` without
+    /// a store).
+    pub(crate) fn new(kind: &'static str) -> Self {
+        Self {
+            kind,
+            #[cfg(feature = "metrics")]
+            keys: std::sync::Arc::new(meters::Keys::new(kind)),
+        }
+    }
+
+    /// Starts the span of a session load.
+    pub(crate) fn load(&self) -> Traced {
+        Traced::new(
+            tracing::debug_span!(
+                "session.load",
+                store = self.kind,
+                op = Op::Load.name(),
+                outcome = Empty,
+                duration_ms = Empty,
+            ),
+            Some(Op::Load),
+        )
+    }
+
+    /// Starts the span of a commit; what it does is known once it is planned
+    /// ([`Traced::set_op`]).
+    pub(crate) fn commit(&self) -> Traced {
+        Traced::new(
+            tracing::debug_span!(
+                "session.commit",
+                store = self.kind,
+                op = Empty,
+                outcome = Empty,
+                duration_ms = Empty,
+            ),
+            None,
+        )
+    }
+
+    /// Ends the span `traced` with the outcome of `result`, and counts the operation (a commit
+    /// that did nothing is not counted).
+    pub(crate) fn finish<T>(&self, traced: Traced, result: &Result<T, Error>) {
+        let outcome = Outcome::of(result);
+        #[cfg(feature = "metrics")]
+        if let Some(op) = traced.op {
+            self.keys.operation(op, outcome);
+        }
+        if let Some(start) = traced.start {
+            traced.span.record("outcome", outcome.name());
+            traced
+                .span
+                .record("duration_ms", start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+
+    /// Makes one store call `op`, bounded by `limit`; with the feature `metrics`, counts it by
+    /// outcome and records its latency.
+    pub(crate) async fn store_call<T: Answer>(
+        &self,
+        limit: Duration,
+        op: Op,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        #[cfg(feature = "metrics")]
+        {
+            let start = Instant::now();
+            let result = bounded(limit, call).await;
+            let outcome = match &result {
+                Ok(answer) => answer.outcome(op),
+                Err(error) => Outcome::of_error(error),
+            };
+            self.keys.store_call(op, outcome, start.elapsed());
+            result
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            let _ = op;
+            bounded(limit, call).await
+        }
+    }
+
+    /// A `Set-Cookie` of `len` bytes was sent.
+    pub(crate) fn cookie_issued(&self, len: usize) {
+        #[cfg(feature = "metrics")]
+        self.keys.cookie_issued(len);
+        #[cfg(not(feature = "metrics"))]
+        let _ = len;
+    }
+
+    /// The cookie was expired.
+    pub(crate) fn cookie_expired(&self) {
+        #[cfg(feature = "metrics")]
+        self.keys.cookie_expired();
+    }
+}
+
+/// A load or commit span, with the time it started when a subscriber listens to it.
+pub(crate) struct Traced {
+    span: Span,
+    /// What the load or commit does (`None`: a commit with nothing to do).
+    op: Option<Op>,
+    start: Option<Instant>,
+}
+
+impl Traced {
+    fn new(span: Span, op: Option<Op>) -> Self {
+        let start = (!span.is_disabled()).then(Instant::now);
+        Self { span, op, start }
+    }
+
+    /// Names what the commit does.
+    pub(crate) fn set_op(&mut self, op: Option<Op>) {
+        self.op = op;
+        if let Some(op) = op {
+            self.span.record("op", op.name());
+        }
+    }
+
+    /// The span, to instrument the operation's future with.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+}
