@@ -93,6 +93,10 @@ impl SessionStore for Counting {
         self.calls.rekey.fetch_add(1, Ordering::SeqCst);
         self.inner.rekey(old, new, patch).await
     }
+
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        self.inner.can_rekey(old, new)
+    }
 }
 
 const IDLE: Duration = Duration::from_secs(60);

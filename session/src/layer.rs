@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::cookies::is_valid_name;
 use crate::failure::Render;
 use crate::key::{Key, KeyRing};
+use crate::plain_http::TAKES_EFFECT;
 use crate::service::SessionService;
 use crate::store::SessionStore;
 use crate::telemetry::Telemetry;
@@ -201,14 +202,19 @@ impl SessionLayer {
         self.edit(|c| c.cookie.secure = secure)
     }
 
-    /// Local development over plain `http://` (default `false`): a request whose `Host` is a
-    /// loopback host (`localhost`, a name under it, 127.0.0.0/8 or `[::1]`, any port) gets its
-    /// cookie without `Secure`, so that every client keeps it: Safari and Python's cookie jar do
-    /// not send a `Secure` cookie over plain HTTP, even to `localhost` (curl and Chromium do).
+    /// Local development over plain `http://` (default `false`), in debug builds only: a
+    /// request whose `Host` is a loopback host (`localhost`, a name under it, 127.0.0.0/8 or
+    /// `[::1]`, any port) and that carries no proxy header (`Forwarded`, `X-Forwarded-*`,
+    /// `X-Real-IP`, `Via`) gets its cookie without `Secure`, so that every client keeps it:
+    /// Safari and Python's cookie jar do not send a `Secure` cookie over plain HTTP, even to
+    /// `localhost` (curl and Chromium do).
     ///
-    /// Every other host keeps `Secure`, so the setting never strips it in production; there it
-    /// only costs the `__Host-` name prefix, which needs `Secure` on every response, and logs a
-    /// warning once. A `SameSite=None` cookie keeps `Secure` everywhere (browsers require it).
+    /// A release build ignores the setting (debug assertions off): a reverse proxy on the same
+    /// machine may send `Host: 127.0.0.1` upstream (nginx's and Apache's default), so a
+    /// loopback `Host` says nothing about the client in production. In a debug build, every
+    /// other request keeps `Secure`, and the cookie goes without the `__Host-` name prefix
+    /// (which needs `Secure` on every response). A `SameSite=None` cookie keeps `Secure`
+    /// everywhere (browsers require it).
     ///
     /// # Examples
     ///
@@ -219,7 +225,7 @@ impl SessionLayer {
     /// # let _ = layer;
     /// ```
     pub fn with_http_on_localhost(self, on: bool) -> Self {
-        self.edit(|c| c.cookie.http_on_localhost = on)
+        self.edit(|c| c.cookie.http_on_localhost = on && TAKES_EFFECT)
     }
 
     /// Whether the cookie carries `HttpOnly` (default `true`), which hides it from scripts.

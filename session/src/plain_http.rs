@@ -1,36 +1,56 @@
 //! Local development over plain `http://`: with
-//! [`with_http_on_localhost`](crate::SessionLayer::with_http_on_localhost), a request to a
-//! loopback host gets its cookie without `Secure`, so that every client keeps it (Safari and
-//! Python's cookie jar do not send a `Secure` cookie over plain HTTP, even to `localhost`).
-//! Any other host keeps `Secure`: the setting can never strip it in production.
+//! [`with_http_on_localhost`](crate::SessionLayer::with_http_on_localhost), in a debug build, a
+//! request to a loopback host that no proxy forwarded gets its cookie without `Secure`, so that
+//! every client keeps it (Safari and Python's cookie jar do not send a `Secure` cookie over plain
+//! HTTP, even to `localhost`). Any other request keeps `Secure`, and a release build ignores
+//! the setting: a reverse proxy on the same machine (nginx and Apache send `Host: 127.0.0.1`
+//! upstream by default) cannot turn it into insecure cookies in production.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Once;
 
 use cookie::SameSite;
 use http::HeaderMap;
-use http::header::HOST;
+use http::header::{FORWARDED, HOST};
 
 use crate::cookies::CookieConfig;
 
+/// Headers a reverse proxy adds: a request that carries one came from elsewhere, whatever its
+/// `Host` says.
+const PROXY_HEADERS: [&str; 5] = [
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "via",
+];
+
+/// Whether the layer's setting takes effect in this build: only with debug assertions on, as
+/// in `cargo run` and `cargo test`, never in a release build.
+pub(crate) const TAKES_EFFECT: bool = cfg!(debug_assertions);
+
 /// Whether this request's cookie goes without `Secure`: local development is on, the request
-/// names a loopback host in its `Host` header, and `SameSite=None` (which browsers accept only
-/// with `Secure`) is not set. A request without a `Host` header keeps `Secure`.
+/// names a loopback host in its `Host` header, no proxy header says it was forwarded, and
+/// `SameSite=None` (which browsers accept only with `Secure`) is not set. A request without a
+/// `Host` header keeps `Secure`.
 pub(crate) fn plain_http_for(cookie: &CookieConfig, headers: &HeaderMap) -> bool {
     if !cookie.http_on_localhost || cookie.same_site == SameSite::None {
         return false;
     }
-    let loopback = headers
-        .get(HOST)
-        .and_then(|host| host.to_str().ok())
-        .is_some_and(is_loopback_host);
+    let forwarded = headers.contains_key(FORWARDED)
+        || PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
+    let loopback = !forwarded
+        && headers
+            .get(HOST)
+            .and_then(|host| host.to_str().ok())
+            .is_some_and(is_loopback_host);
     if !loopback {
         static WARNED: Once = Once::new();
         WARNED.call_once(|| {
             tracing::warn!(
-                "with_http_on_localhost(true) is serving a host that is not loopback: the \
-                 cookie keeps `Secure` there, but goes without the `__Host-` prefix; turn the \
-                 setting off outside local development"
+                "with_http_on_localhost(true) is serving a request that is not local (another \
+                 host, or forwarded by a proxy): the cookie keeps `Secure` there, but goes \
+                 without the `__Host-` prefix; turn the setting off outside local development"
             );
         });
     }
@@ -126,6 +146,18 @@ mod tests {
         };
         assert!(plain_http_for(&on, &host("localhost:3000")));
         assert!(!plain_http_for(&on, &host("example.com")));
+        // Behind a reverse proxy on the same machine, `Host` may say 127.0.0.1.
+        for proxy in [
+            "forwarded",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-real-ip",
+            "via",
+        ] {
+            let mut forwarded = host("127.0.0.1:3000");
+            forwarded.insert(proxy, "for=203.0.113.7".parse().unwrap());
+            assert!(!plain_http_for(&on, &forwarded), "{proxy}");
+        }
         assert!(!plain_http_for(&on, &HeaderMap::new()));
         assert!(!plain_http_for(
             &CookieConfig::default(),

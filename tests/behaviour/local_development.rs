@@ -1,5 +1,6 @@
-//! `with_http_on_localhost(true)`, for local development over plain `http://`: requests to a
-//! loopback host get the cookie without `Secure` (and the name without the `__Host-` prefix,
+//! `with_http_on_localhost(true)`, for local development over plain `http://` (the tests run in
+//! a debug build, where it takes effect): requests to a loopback host, not forwarded by a proxy,
+//! get the cookie without `Secure` (and the name without the `__Host-` prefix,
 //! which needs `Secure`); every other host keeps `Secure`, on the cookie store and on a store,
 //! for new cookies, re-issued ones and expiring ones alike.
 
@@ -81,6 +82,17 @@ async fn every_other_host_keeps_secure() {
             let (gone, _) = set_cookie(&router, "/destroy", host, Some(&response.replay())).await;
             assert_eq!(gone.secure(), Some(true), "{what}, {host}: {gone}");
         }
+        // Forwarded by a reverse proxy on the same machine, which names itself in `Host`.
+        let mut forwarded = request("GET", "/set", None);
+        forwarded
+            .headers_mut()
+            .insert(HOST, "127.0.0.1:3000".parse().unwrap());
+        forwarded
+            .headers_mut()
+            .insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+        let response = send(&router, forwarded).await;
+        let cookie = Cookie::parse(response.set_cookies()[0].clone()).unwrap();
+        assert_eq!(cookie.secure(), Some(true), "{what}, proxied: {cookie}");
         // No `Host` header at all: `Secure` stays.
         let response = send(&router, request("GET", "/set", None)).await;
         let cookie = Cookie::parse(response.set_cookies()[0].clone()).unwrap();

@@ -95,6 +95,9 @@ impl SessionStore for Running {
     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
         self.store.rekey(old, new, patch).await
     }
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
+        self.store.can_rekey(old, new)
+    }
 }
 
 mod conformance {

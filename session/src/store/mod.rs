@@ -154,6 +154,10 @@ pub use sql::{CleanupTask, SqlDialect, SqlStore};
 ///         records.insert(new.clone(), record);
 ///         Ok(Rekeyed::Applied)
 ///     }
+///
+///     fn can_rekey(&self, _old: &StoreKey, _new: &StoreKey) -> bool {
+///         true // one map: any key can move to any other
+///     }
 /// }
 ///
 /// let layer = SessionLayer::new(Key::generate()).with_store(MapStore::default());
@@ -357,9 +361,11 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Rekeyed, Error>> + Send;
 
     /// Whether [`rekey`](Self::rekey) can move a record from `old` to `new` in one atomic step
-    /// (default: always). A store that partitions its keys, as Redis Cluster does by hash slot,
-    /// answers only for keys of one partition; the layer draws new ids until this holds. A
-    /// store that wraps another (to count or trace its calls) must forward this method too.
+    /// A store that can move any key to any other answers `true`. A store that partitions its
+    /// keys, as Redis Cluster does by hash slot, answers only for keys of one partition; the
+    /// layer draws new ids until this holds. A store that wraps another (to count or trace its
+    /// calls) forwards its inner store's answer: that is why this method has no default, so
+    /// that a wrapper around a Cluster store cannot forget it and fail every login.
     ///
     /// # Examples
     ///
@@ -370,10 +376,7 @@ pub trait SessionStore: Send + Sync + 'static {
     /// let (a, b) = (StoreKey::from_digest_hex("7".repeat(64)).unwrap(), StoreKey::from_digest_hex("8".repeat(64)).unwrap());
     /// assert!(MemoryStore::new().can_rekey(&a, &b));
     /// ```
-    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
-        let _ = (old, new);
-        true
-    }
+    fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool;
 
     /// The store's kind, as spans and metrics name it (the `store` field and label): a short,
     /// fixed name such as `"memory"`, `"redis"`, `"postgres"`, `"mysql"` or `"sqlite"` (the
@@ -406,7 +409,8 @@ pub trait SessionStore: Send + Sync + 'static {
     /// #   async fn remove(&self, key: &StoreKey) -> Result<(), Error> { self.0.remove(key).await }
     /// #   async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> { self.0.touch(key, expires).await }
     /// #   async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> { self.0.rekey(old, new, patch).await }
-    ///     // ... the six store calls
+    /// #   fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool { self.0.can_rekey(old, new) }
+    ///     // ... the store calls
     /// }
     ///
     /// assert_eq!(Mine(MemoryStore::new()).kind(), "mine");

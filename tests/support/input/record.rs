@@ -77,4 +77,7 @@ impl SessionStore for RecordStore {
         self.log(Write::Rekey(patch.clone()));
         Ok(Rekeyed::Applied)
     }
+    fn can_rekey(&self, _old: &StoreKey, _new: &StoreKey) -> bool {
+        true
+    }
 }

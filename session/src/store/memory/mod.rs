@@ -238,6 +238,11 @@ impl SessionStore for MemoryStore {
         Ok(self.lock().rekey(old, new, patch, now))
     }
 
+    /// Always: one map holds every key.
+    fn can_rekey(&self, _old: &StoreKey, _new: &StoreKey) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "memory"
     }

@@ -117,6 +117,11 @@ impl<DB: SqlDialect> SessionStore for SqlStore<DB> {
         }
     }
 
+    /// Always: one table holds every key.
+    fn can_rekey(&self, _old: &StoreKey, _new: &StoreKey) -> bool {
+        true
+    }
+
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         let query = sqlx::query(self.sql.remove.clone()).bind(text::<DB>(key));
         self.run(query).await?;
