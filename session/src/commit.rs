@@ -34,7 +34,6 @@ use axum_core::body::Body;
 use axum_core::response::Response;
 use http::HeaderValue;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
-use tracing::Instrument;
 
 use crate::Error;
 use crate::backend::external::{self, Calls, Planned};
@@ -112,9 +111,7 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
         tracing::debug!("server error response: data changes discarded, removals kept");
     }
     let mut traced = config.telemetry.commit();
-    let (saving, op) = traced
-        .span()
-        .in_scope(|| save(config, &mut session, moment));
+    let (saving, op) = traced.in_scope(|| save(config, &mut session, moment));
     traced.set_op(op);
     match saving {
         Saving::Settled(outcome) => {
@@ -133,8 +130,13 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
 /// Completes a commit that [`finish`] could not: makes its store calls, then concludes.
 pub(crate) async fn finish_pending(state: &RequestState, pending: Pending) -> Response {
     let config = state.config();
-    let calls = external::carry_out(config, pending.calls);
-    let outcome = calls.instrument(pending.traced.span().clone()).await;
+    // Built in place in each arm, not moved into the span's future: see `RequestState`.
+    let outcome = if pending.traced.is_on() {
+        let calls = external::carry_out(config, pending.calls);
+        pending.traced.instrumented(calls).await
+    } else {
+        external::carry_out(config, pending.calls).await
+    };
     config.telemetry.finish(pending.traced, &outcome);
     conclude(state, pending.response, outcome)
 }
@@ -144,16 +146,16 @@ pub(crate) async fn finish_pending(state: &RequestState, pending: Pending) -> Re
 pub(crate) async fn persist(state: &RequestState) -> Result<Option<CookieAction>, Error> {
     let config = state.config();
     let mut traced = config.telemetry.commit();
-    let (saving, op) = traced
-        .span()
-        .in_scope(|| save(config, &mut state.lock(), Moment::During));
+    let (saving, op) = traced.in_scope(|| save(config, &mut state.lock(), Moment::During));
     traced.set_op(op);
     let outcome = match saving {
         Saving::Settled(outcome) => outcome,
-        Saving::Store(calls) => {
-            let calls = external::carry_out(config, calls);
-            calls.instrument(traced.span().clone()).await
+        Saving::Store(calls) if traced.is_on() => {
+            traced
+                .instrumented(external::carry_out(config, calls))
+                .await
         }
+        Saving::Store(calls) => external::carry_out(config, calls).await,
     };
     config.telemetry.finish(traced, &outcome);
     outcome

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use http::{HeaderMap, StatusCode};
 use tokio::sync::OnceCell;
-use tracing::Instrument;
 
 use crate::Error;
 use crate::backend;
@@ -106,8 +105,15 @@ impl RequestState {
                 }
                 let telemetry = &self.config.telemetry;
                 let traced = telemetry.load();
-                let loading = backend::load(&self.config, headers, path);
-                let loaded = loading.instrument(traced.span().clone()).await;
+                // Built in place in each arm: a load future built first and then moved into
+                // the span's would be copied once more per request.
+                let loaded = if traced.is_on() {
+                    traced
+                        .instrumented(backend::load(&self.config, headers, path))
+                        .await
+                } else {
+                    backend::load(&self.config, headers, path).await
+                };
                 telemetry.finish(traced, &loaded);
                 *self.lock() = loaded?;
                 Ok::<(), Error>(())

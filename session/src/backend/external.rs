@@ -358,16 +358,14 @@ async fn execute(
     }
 }
 
-/// One store call, bounded by the layer's store timeout, counted and timed.
-async fn call<T: Answer>(
-    config: &Config,
+/// One store call, bounded by the layer's store timeout, counted and timed. A plain function,
+/// not an `async fn`: a wrapper future would hold `call` twice, and the request's future with it.
+fn call<'a, T: Answer + 'a, F: Future<Output = Result<T, Error>> + 'a>(
+    config: &'a Config,
     op: Op,
-    call: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    config
-        .telemetry
-        .store_call(config.store_timeout, op, call)
-        .await
+    call: F,
+) -> impl Future<Output = Result<T, Error>> + 'a {
+    config.telemetry.store_call(config.store_timeout, op, call)
 }
 
 /// Creates `record` under `id`, or under a fresh id in the (astronomically unlikely) event

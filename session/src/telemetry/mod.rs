@@ -13,8 +13,9 @@ mod meters;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use tracing::Span;
 use tracing::field::Empty;
+use tracing::instrument::Instrumented;
+use tracing::{Instrument, Span};
 
 use crate::Error;
 use crate::store::{Created, Record, Rekeyed, Updated, bounded};
@@ -155,6 +156,9 @@ impl Telemetry {
 
     /// Starts the span of a session load.
     pub(crate) fn load(&self) -> Traced {
+        if !listening() {
+            return Traced::off(Some(Op::Load));
+        }
         Traced::new(
             tracing::debug_span!(
                 "session.load",
@@ -170,6 +174,9 @@ impl Telemetry {
     /// Starts the span of a commit; what it does is known once it is planned
     /// ([`Traced::set_op`]).
     pub(crate) fn commit(&self) -> Traced {
+        if !listening() {
+            return Traced::off(None);
+        }
         Traced::new(
             tracing::debug_span!(
                 "session.commit",
@@ -190,38 +197,43 @@ impl Telemetry {
         if let Some(op) = traced.op {
             self.keys.operation(op, outcome);
         }
-        if let Some(start) = traced.start {
-            traced.span.record("outcome", outcome.name());
-            traced
-                .span
-                .record("duration_ms", start.elapsed().as_secs_f64() * 1000.0);
+        if let Some(on) = traced.on {
+            let (span, start) = *on;
+            span.record("outcome", outcome.name());
+            span.record("duration_ms", start.elapsed().as_secs_f64() * 1000.0);
         }
     }
 
     /// Makes one store call `op`, bounded by `limit`; with the feature `metrics`, counts it by
     /// outcome and records its latency.
+    #[cfg(feature = "metrics")]
     pub(crate) async fn store_call<T: Answer>(
         &self,
         limit: Duration,
         op: Op,
         call: impl Future<Output = Result<T, Error>>,
     ) -> Result<T, Error> {
-        #[cfg(feature = "metrics")]
-        {
-            let start = Instant::now();
-            let result = bounded(limit, call).await;
-            let outcome = match &result {
-                Ok(answer) => answer.outcome(op),
-                Err(error) => Outcome::of_error(error),
-            };
-            self.keys.store_call(op, outcome, start.elapsed());
-            result
-        }
-        #[cfg(not(feature = "metrics"))]
-        {
-            let _ = op;
-            bounded(limit, call).await
-        }
+        let start = Instant::now();
+        let result = bounded(limit, call).await;
+        let outcome = match &result {
+            Ok(answer) => answer.outcome(op),
+            Err(error) => Outcome::of_error(error),
+        };
+        self.keys.store_call(op, outcome, start.elapsed());
+        result
+    }
+
+    /// Makes one store call `op`, bounded by `limit`: without the feature `metrics`, the bare
+    /// bounded call, with no future of its own around it.
+    #[cfg(not(feature = "metrics"))]
+    pub(crate) fn store_call<'a, T: Answer + 'a, F: Future<Output = Result<T, Error>> + 'a>(
+        &'a self,
+        limit: Duration,
+        op: Op,
+        call: F,
+    ) -> impl Future<Output = Result<T, Error>> + 'a {
+        let _ = op;
+        bounded(limit, call)
     }
 
     /// A `Set-Cookie` of `len` bytes was sent.
@@ -239,30 +251,60 @@ impl Telemetry {
     }
 }
 
-/// A load or commit span, with the time it started when a subscriber listens to it.
+/// Whether any `tracing` subscriber was ever installed. Without one, no span is built at all:
+/// a disabled span still costs its construction, and with `tracing`'s `log` feature (which
+/// other crates turn on) its enter, exit and drop fall back to `log` checks, about 1,300
+/// instructions per request in all (`bench/`). One atomic load decides.
+fn listening() -> bool {
+    tracing::dispatcher::has_been_set()
+}
+
+/// A load or commit span, with the time it started, when a subscriber listens to it.
 pub(crate) struct Traced {
-    span: Span,
+    /// The span and its start; boxed, so that a request's futures, which hold a `Traced`
+    /// across their store calls, grow by one pointer, not by a span, when nothing listens.
+    on: Option<Box<(Span, Instant)>>,
     /// What the load or commit does (`None`: a commit with nothing to do).
     op: Option<Op>,
-    start: Option<Instant>,
 }
 
 impl Traced {
     fn new(span: Span, op: Option<Op>) -> Self {
-        let start = (!span.is_disabled()).then(Instant::now);
-        Self { span, op, start }
+        let on = (!span.is_disabled()).then(|| Box::new((span, Instant::now())));
+        Self { on, op }
+    }
+
+    /// No span: nothing listens.
+    fn off(op: Option<Op>) -> Self {
+        Self { on: None, op }
     }
 
     /// Names what the commit does.
     pub(crate) fn set_op(&mut self, op: Option<Op>) {
         self.op = op;
-        if let Some(op) = op {
-            self.span.record("op", op.name());
+        if let (Some(op), Some(on)) = (op, &self.on) {
+            on.0.record("op", op.name());
         }
     }
 
-    /// The span, to instrument the operation's future with.
-    pub(crate) fn span(&self) -> &Span {
-        &self.span
+    /// Whether a subscriber listens to the span.
+    pub(crate) fn is_on(&self) -> bool {
+        self.on.is_some()
+    }
+
+    /// Runs `f` inside the span (directly when nothing listens).
+    pub(crate) fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.on {
+            Some(on) => on.0.in_scope(f),
+            None => f(),
+        }
+    }
+
+    /// `future`, run inside the span. Callers check [`is_on`](Self::is_on) first and await the
+    /// bare future when nothing listens: an async wrapper here would hold `future` twice (its
+    /// argument and the instrumented copy), which every move of the request's future pays for.
+    pub(crate) fn instrumented<F: Future>(&self, future: F) -> Instrumented<F> {
+        let span = self.on.as_ref().map_or_else(Span::none, |on| on.0.clone());
+        future.instrument(span)
     }
 }
