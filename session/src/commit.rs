@@ -45,6 +45,7 @@ use crate::plain_http::without_secure;
 use crate::request::RequestState;
 use crate::state::{Change, SessionState};
 use crate::telemetry::{Op, Traced};
+use crate::transport;
 
 /// How far [`finish`] got.
 // `Later` is large, but it is moved once, into the commit future that holds it anyway: boxing
@@ -87,8 +88,8 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
         "an untouched session goes through `untouched`"
     );
     // 2. The response depends on the session: shared caches must not serve it to others.
-    add_vary_cookie(&mut response);
     let config = state.config();
+    add_vary(config, &mut response);
     // A `Session` moved into a task that outlives the handler still holds the state and may
     // save again: then the fields stay where they are. Nothing can clone the state without
     // holding it, so a count of one cannot change under us.
@@ -210,7 +211,7 @@ fn conclude(
             tracing::error!(%error, "failed to save the session");
             let expire = matches!(error, Error::RemovedConcurrently);
             let mut response = failure::response(config.render_failure.as_ref(), error.status());
-            add_vary_cookie(&mut response);
+            add_vary(config, &mut response);
             if expire {
                 apply(state, &mut response, CookieAction::Expire);
             }
@@ -223,8 +224,8 @@ fn conclude(
     response
 }
 
-/// Puts the cookie into the response, with `Cache-Control: no-cache="set-cookie"` unless the
-/// handler chose its own caching.
+/// Puts the cookie into the response (and its token into the transport header, if any), with
+/// `Cache-Control: no-cache="set-cookie"` unless the handler chose its own caching.
 fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
     let config = state.config();
     let (header, issued) = match action {
@@ -244,12 +245,14 @@ fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
     match HeaderValue::try_from(header) {
         Ok(value) => {
             let headers = response.headers_mut();
+            if let Some(name) = &config.token_header {
+                let set = value.to_str().ok().filter(|_| issued);
+                transport::mirror(name, headers, set);
+            }
             headers.append(SET_COOKIE, value);
-            if !headers.contains_key(CACHE_CONTROL) {
-                headers.insert(
-                    CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache=\"set-cookie\""),
-                );
+            if !transport::has_cache_control(headers) {
+                let no_cache = transport::no_cache(config.token_header.as_ref());
+                headers.insert(CACHE_CONTROL, no_cache);
             }
         }
         Err(error) => {
@@ -262,8 +265,12 @@ fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
     }
 }
 
-/// Responses that depend on the session must not be served from a shared cache to others.
-fn add_vary_cookie(response: &mut Response<Body>) {
+/// Responses that depend on the session must not be served from a shared cache to others:
+/// `Vary: cookie`, and the transport header's name when there is one.
+fn add_vary(config: &Config, response: &mut Response<Body>) {
+    if let Some(name) = &config.token_header {
+        transport::add_vary(name, response.headers_mut());
+    }
     let headers = response.headers_mut();
     let already = headers.get_all(VARY).iter().any(|value| {
         value.to_str().is_ok_and(|v| {

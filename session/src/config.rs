@@ -10,6 +10,7 @@ use crate::expiry::Expiry;
 use crate::failure::Render;
 use crate::store::DynStore;
 use crate::telemetry::Telemetry;
+use http::HeaderName;
 
 /// Everything a layer was configured with. Built by [`SessionLayer`](crate::SessionLayer)'s
 /// builder, read by the request core.
@@ -36,6 +37,8 @@ pub(crate) struct Config {
     pub(crate) render_failure: Option<Render>,
     /// Spans and metrics, labelled with the store's kind.
     pub(crate) telemetry: Telemetry,
+    /// The request and response header that carries the token beside the cookie, if any.
+    pub(crate) token_header: Option<HeaderName>,
 }
 
 impl Config {
@@ -53,6 +56,7 @@ impl Config {
             misconfigured: None,
             render_failure: None,
             telemetry: Telemetry::new("cookie"),
+            token_header: None,
         };
         config.settle_name();
         config

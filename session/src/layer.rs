@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum_core::response::Response;
 use cookie::SameSite;
-use http::StatusCode;
+use http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use http::{HeaderName, StatusCode};
 use tower_layer::Layer;
 
 use crate::Error;
@@ -226,6 +227,34 @@ impl SessionLayer {
     /// ```
     pub fn with_http_on_localhost(self, on: bool) -> Self {
         self.edit(|c| c.cookie.http_on_localhost = on && TAKES_EFFECT)
+    }
+
+    /// Also carries the session in the header `name`, for API and mobile clients that keep no
+    /// cookies (koa-session's `externalKey`, axum_session's `rest_mode`): the request may
+    /// present the token there, and a response that sets the cookie sends the same token in
+    /// `name` (an empty value where the cookie is expired). The token is the cookie's value,
+    /// signed or sealed alike, bound to the cookie's name.
+    ///
+    /// Cookies keep working beside it. When a request carries both, the header is tried first
+    /// (a browser never sends a custom header by itself, so no other site can make it present
+    /// one). Responses that depend on the session get `Vary` on the header too, and a response
+    /// that sends the token gets `Cache-Control: no-cache="set-cookie, <name>"` unless the
+    /// handler set its own. `Cookie`, `Set-Cookie` and `Authorization` cannot be the header
+    /// ([`validate`](Self::validate) says so).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use typed_sessions::{Key, MemoryStore, SessionLayer};
+    ///
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .with_store(MemoryStore::new())
+    ///     .with_header(HeaderName::from_static("x-session"));
+    /// assert!(layer.validate().is_ok());
+    /// ```
+    pub fn with_header(self, name: HeaderName) -> Self {
+        self.edit(|c| c.token_header = Some(name))
     }
 
     /// Whether the cookie carries `HttpOnly` (default `true`), which hides it from scripts.
@@ -523,6 +552,13 @@ fn problems(config: &Config) -> Vec<String> {
     }
     if let Some(problem) = config.expiry.problem() {
         problems.push(problem.into());
+    }
+    if let Some(name) = &config.token_header
+        && [COOKIE, SET_COOKIE, AUTHORIZATION].contains(name)
+    {
+        problems.push(format!(
+            "the session header cannot be `{name}`: choose a header of its own, such as `x-session`"
+        ));
     }
     problems
 }

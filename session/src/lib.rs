@@ -137,6 +137,7 @@ mod telemetry;
 #[cfg(feature = "test-kit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-kit")))]
 pub mod test_kit;
+mod transport;
 
 pub use cookie::SameSite;
 pub use data::SessionData;

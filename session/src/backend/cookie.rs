@@ -6,12 +6,13 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::clock::{from_unix_ms, unix_ms};
 use crate::config::Config;
-use crate::cookies::{self, CookieAction};
+use crate::cookies::CookieAction;
 use crate::expiry::at;
 use crate::id::SessionId;
 use crate::state::{Change, SessionState};
 use crate::store::Fields;
 use crate::telemetry::Op;
+use crate::transport;
 
 /// The cookie store's payload, inside the MAC.
 #[derive(Serialize, Deserialize)]
@@ -28,7 +29,7 @@ pub(crate) struct CookiePayload<S, F> {
 
 /// Adopts the first authentic, live session cookie the request carries.
 pub(crate) fn load(config: &Config, session: &mut SessionState, headers: &http::HeaderMap) {
-    for value in cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v)) {
+    for value in transport::presented(config, headers, |v| config.codec.plausible(v)) {
         let Some(opened) = config.codec.open_data(value) else {
             continue;
         };

@@ -13,12 +13,13 @@ use crate::backend::Moment;
 use crate::clock::unix_ms;
 use crate::codec::MAC_LEN;
 use crate::config::Config;
-use crate::cookies::{self, CookieAction};
+use crate::cookies::CookieAction;
 use crate::expiry::at;
 use crate::id::SessionId;
 use crate::state::{Change, SessionState};
 use crate::store::{Created, DynStore, Patch, Record, Rekeyed, StoreKey, Updated};
 use crate::telemetry::{Answer, Op};
+use crate::transport;
 
 /// How many authentic id cookies of one request are looked up in the store at most. Forged
 /// cookies never reach the store (their MAC fails first), but an attacker can collect authentic
@@ -41,7 +42,7 @@ pub(crate) async fn load(
     session: &mut SessionState,
     headers: &HeaderMap,
 ) -> Result<(), Error> {
-    let authentic = cookies::values(headers, config.codec.name(), |v| config.codec.plausible(v))
+    let authentic = transport::presented(config, headers, |v| config.codec.plausible(v))
         .filter_map(|value| config.codec.open_id(value));
     for opened in authentic.take(MAX_LOOKUPS) {
         let key = opened.value.id.store_key();
