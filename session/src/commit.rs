@@ -250,7 +250,7 @@ fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
                 transport::mirror(name, headers, set);
             }
             headers.append(SET_COOKIE, value);
-            if !transport::has_cache_control(headers) {
+            if !headers.contains_key(CACHE_CONTROL) {
                 let no_cache = transport::no_cache(config.token_header.as_ref());
                 headers.insert(CACHE_CONTROL, no_cache);
             }

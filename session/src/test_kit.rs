@@ -128,6 +128,13 @@ async fn load<S: SessionStore>(store: &S, key: &StoreKey) -> Option<Record> {
     store.load(key).await.expect("load failed")
 }
 
+/// Creates a record of `pairs` under `key` that expires within 100 ms, and waits until it has.
+async fn create_expired<S: SessionStore>(store: &S, key: &StoreKey, pairs: &[(&str, Value)]) {
+    let short = record(pairs, Duration::from_millis(100));
+    store.create(key, &short).await.expect("create failed");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+}
+
 /// A created record loads back as it was stored.
 ///
 /// # Examples
@@ -349,14 +356,7 @@ pub async fn expiry_and_touch<S: SessionStore>(store: &S) {
         now() + Duration::from_secs(60),
     );
     let expired = fresh_key();
-    store
-        .create(
-            &expired,
-            &record(&[("a", json!(1))], Duration::from_millis(100)),
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    create_expired(store, &expired, &[("a", json!(1))]).await;
     assert_eq!(
         store.patch(&expired, &patch).await.unwrap(),
         Updated::Missing,

@@ -7,7 +7,7 @@
 //! sends a custom header by itself, so a token from the header is also one no other site can
 //! make a browser present.
 
-use http::header::{CACHE_CONTROL, VARY};
+use http::header::VARY;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::config::Config;
@@ -63,11 +63,6 @@ pub(crate) fn add_vary(name: &HeaderName, response: &mut HeaderMap) {
     if !already && let Ok(value) = HeaderValue::from_str(name.as_str()) {
         response.append(VARY, value);
     }
-}
-
-/// Whether the handler chose its own caching.
-pub(crate) fn has_cache_control(response: &HeaderMap) -> bool {
-    response.contains_key(CACHE_CONTROL)
 }
 
 #[cfg(test)]

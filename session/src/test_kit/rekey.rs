@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{assert_same_record, fields, fresh_key, join_all, load, now, record};
+use super::{assert_same_record, create_expired, fields, fresh_key, join_all, load, now, record};
 use crate::store::{Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 
 /// How many patches race each rekey.
@@ -119,14 +119,7 @@ pub async fn rekey_does_not_resurrect<S: SessionStore>(store: &S) {
     assert!(load(store, &removed).await.is_none());
 
     let expired = fresh_key();
-    store
-        .create(
-            &expired,
-            &record(&[("a", json!(1))], Duration::from_millis(100)),
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    create_expired(store, &expired, &[("a", json!(1))]).await;
     let new = fresh_key_for(store, &expired);
     assert_eq!(
         store.rekey(&expired, &new, &login()).await.unwrap(),
@@ -168,14 +161,7 @@ pub async fn rekey_refuses_a_taken_key<S: SessionStore>(store: &S) {
     assert_same_record(&load(store, &new).await.unwrap(), &theirs);
 
     let stale = fresh_key_for(store, &old);
-    store
-        .create(
-            &stale,
-            &record(&[("who", json!("gone"))], Duration::from_millis(100)),
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    create_expired(store, &stale, &[("who", json!("gone"))]).await;
     match store.rekey(&old, &stale, &patch).await.unwrap() {
         Rekeyed::Applied => {
             let moved = load(store, &stale)
