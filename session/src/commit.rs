@@ -30,10 +30,8 @@
 
 use std::sync::Arc;
 
-use axum_core::body::Body;
-use axum_core::response::Response;
-use http::HeaderValue;
 use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderValue, Response};
 
 use crate::Error;
 use crate::backend::external::{self, Calls, Planned};
@@ -51,16 +49,16 @@ use crate::transport;
 // `Later` is large, but it is moved once, into the commit future that holds it anyway: boxing
 // it would cost the allocation that the split into `Now` and `Later` saves elsewhere.
 #[allow(clippy::large_enum_variant)]
-pub(crate) enum Finished {
+pub(crate) enum Finished<B> {
     /// Committed: the response to send.
-    Now(Response),
+    Now(Response<B>),
     /// The store has to be waited for: see [`finish_pending`].
-    Later(Pending),
+    Later(Pending<B>),
 }
 
 /// A commit that has to wait for the store: the response and the store calls it waits for.
-pub(crate) struct Pending {
-    response: Response,
+pub(crate) struct Pending<B> {
+    response: Response<B>,
     calls: Calls,
     traced: Traced,
 }
@@ -70,7 +68,10 @@ pub(crate) struct Pending {
 /// the application may render its own way. This is the path of every route that never extracts
 /// a session: one pointer check unless the application renders failures.
 #[inline]
-pub(crate) fn untouched(state: &RequestState, response: Response) -> Response {
+pub(crate) fn untouched<B>(state: &RequestState, response: Response<B>) -> Response<B>
+where
+    B: From<&'static str> + 'static,
+{
     match &state.config().render_failure {
         None => response,
         Some(render) => match state.load_failure() {
@@ -82,7 +83,10 @@ pub(crate) fn untouched(state: &RequestState, response: Response) -> Response {
 
 /// Commits the loaded session into `response`: at once when that needs no store call,
 /// otherwise up to the store calls that [`finish_pending`] makes.
-pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finished {
+pub(crate) fn finish<B>(state: &Arc<RequestState>, mut response: Response<B>) -> Finished<B>
+where
+    B: From<&'static str> + 'static,
+{
     debug_assert!(
         state.was_loaded(),
         "an untouched session goes through `untouched`"
@@ -129,7 +133,10 @@ pub(crate) fn finish(state: &Arc<RequestState>, mut response: Response) -> Finis
 }
 
 /// Completes a commit that [`finish`] could not: makes its store calls, then concludes.
-pub(crate) async fn finish_pending(state: &RequestState, pending: Pending) -> Response {
+pub(crate) async fn finish_pending<B>(state: &RequestState, pending: Pending<B>) -> Response<B>
+where
+    B: From<&'static str> + 'static,
+{
     let config = state.config();
     // Built in place in each arm, not moved into the span's future: see `RequestState`.
     let outcome = if pending.traced.is_on() {
@@ -199,11 +206,14 @@ fn save(config: &Config, session: &mut SessionState, moment: Moment) -> (Saving,
 }
 
 /// Step 7: sets the cookie the save settled on, or turns a failed save into an error response.
-fn conclude(
+fn conclude<B>(
     state: &RequestState,
-    mut response: Response,
+    mut response: Response<B>,
     outcome: Result<Option<CookieAction>, Error>,
-) -> Response {
+) -> Response<B>
+where
+    B: From<&'static str> + 'static,
+{
     let config = state.config();
     let action = match outcome {
         Ok(action) => action.or_else(|| state.lock().take_pending_cookie()),
@@ -226,7 +236,10 @@ fn conclude(
 
 /// Puts the cookie into the response (and its token into the transport header, if any), with
 /// `Cache-Control: no-cache="set-cookie"` unless the handler chose its own caching.
-fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
+fn apply<B>(state: &RequestState, response: &mut Response<B>, action: CookieAction)
+where
+    B: From<&'static str> + 'static,
+{
     let config = state.config();
     let (header, issued) = match action {
         CookieAction::Set(header) => (header, true),
@@ -267,7 +280,7 @@ fn apply(state: &RequestState, response: &mut Response, action: CookieAction) {
 
 /// Responses that depend on the session must not be served from a shared cache to others:
 /// `Vary: cookie`, and the transport header's name when there is one.
-fn add_vary(config: &Config, response: &mut Response<Body>) {
+fn add_vary<B>(config: &Config, response: &mut Response<B>) {
     if let Some(name) = &config.token_header {
         transport::add_vary(name, response.headers_mut());
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::StatusCode;
+use http::HeaderMap;
 use http::request::Parts;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -220,6 +220,21 @@ impl<T: SessionData> Session<T> {
         }
     }
 
+    /// The handle on a request state whose session is loaded: the value as it stands.
+    #[inline]
+    pub(crate) fn from_loaded(state: Arc<RequestState>) -> Self {
+        let (value, epoch) = {
+            let session = state.lock();
+            (T::decode(session.fields()), session.epoch())
+        };
+        Self {
+            value,
+            snapshot: None,
+            state,
+            epoch,
+        }
+    }
+
     /// Records the fields that differ from the snapshot in the request's state.
     fn flush(&mut self) {
         let Some(before) = &self.snapshot else {
@@ -300,26 +315,24 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Handle(state) = parts
-            .extensions
-            .get::<Handle>()
-            .cloned()
-            .ok_or(SessionRejection::MissingLayer)?;
-        if let Err(error) = state.ensure_loaded(&parts.headers, parts.uri.path()).await {
-            state.note_load_failure(error.status());
-            return Err(SessionRejection::Load(error));
-        }
-        let (value, epoch) = {
-            let session = state.lock();
-            (T::decode(session.fields()), session.epoch())
-        };
-        Ok(Self {
-            value,
-            snapshot: None,
-            state,
-            epoch,
-        })
+        let handle = parts.extensions.get::<Handle>();
+        let state = loaded(handle, &parts.headers, parts.uri.path()).await?;
+        Ok(Self::from_loaded(state))
     }
+}
+
+/// The request's state with its session loaded, whoever asks (the extractor, `Session::load`).
+pub(crate) async fn loaded(
+    handle: Option<&Handle>,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Arc<RequestState>, SessionRejection> {
+    let Handle(state) = handle.cloned().ok_or(SessionRejection::MissingLayer)?;
+    if let Err(error) = state.ensure_loaded(headers, path).await {
+        state.note_load_failure(error.status());
+        return Err(SessionRejection::Load(error));
+    }
+    Ok(state)
 }
 
 /// `Option<Session<T>>`: the session only if the client presented a live one, so that a route
@@ -399,10 +412,7 @@ pub enum SessionRejection {
 
 impl IntoResponse for SessionRejection {
     fn into_response(self) -> Response {
-        let status = match &self {
-            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::Load(error) => error.status(),
-        };
+        let status = self.status();
         tracing::error!(error = %self, "session extraction failed");
         match self {
             Self::MissingLayer => (status, self.to_string()).into_response(),

@@ -450,6 +450,10 @@ impl SessionLayer {
     /// session. By default they carry a short, generic body; what went wrong is logged either
     /// way and never sent to the client.
     ///
+    /// The rendering is an axum response: it replaces the error responses of services whose
+    /// body type is axum's `Body` (every axum `Router`); a service with another body type
+    /// keeps the generic ones.
+    ///
     /// # Examples
     ///
     /// An API answering JSON:

@@ -82,7 +82,7 @@
 //! |---|---|---|
 //! | [`store`] | the store contract ([`SessionStore`](store::SessionStore), [`Record`](store::Record), [`Patch`](store::Patch), [`StoreKey`](store::StoreKey), outcomes) and every shipped store | store authors |
 //! | [`clock`] | [`Clock`](clock::Clock), and [`ManualClock`](clock::ManualClock) for tests that move time | tests |
-//! | [`service`] | [`SessionService`](service::SessionService), the service the layer wraps around a router | naming the types |
+//! | [`service`] | [`SessionService`](service::SessionService), the service the layer wraps around a router or any tower service | naming the types |
 //! | `test_kit` | the store conformance kit behind `store_conformance!` (feature `test-kit`) | store authors |
 //!
 //! # Features
@@ -95,6 +95,7 @@
 //! | Cookie store encrypted with AES-256-GCM, or only signed (HMAC-SHA256) | [`SessionLayer::with_encryption`] |
 //! | Key rotation | [`SessionLayer::with_old_key`] |
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
+//! | Any tower service over `http` types, not only axum: `Session::load(&request)` | [`Session::load`] |
 //! | Store contract for your own store | [`store::SessionStore`] |
 //! | Idle / absolute timeouts, rolling, browser-session cookies | [`SessionLayer`] |
 //! | `tracing` spans around each load and commit, named by the store's kind | [`store::SessionStore::kind`] |
@@ -113,6 +114,7 @@
 //! None is on by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod any_service;
 mod b64;
 mod backend;
 pub mod clock;

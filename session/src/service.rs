@@ -10,15 +10,19 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
-use axum_core::response::Response;
-use http::Request;
+use axum_core::body::Body;
+use http::{Request, Response};
 use tower_service::Service;
 
 use crate::commit::{self, Finished};
 use crate::config::Config;
 use crate::request::{Handle, RequestState};
 
-/// The service [`SessionLayer`](crate::SessionLayer) wraps around each route.
+/// The service [`SessionLayer`](crate::SessionLayer) wraps around each route, or around any
+/// tower `Service` over `http` types: any request body, and any response body that converts
+/// from a `&'static str` (axum's `Body`, `String`, `http_body_util::Full<Bytes>`), the type its
+/// own error responses are written in. A service that is not an axum handler reads its session
+/// with [`Session::load`](crate::Session::load).
 ///
 /// Per request it inserts one extension (the empty session state) and nothing else until a
 /// handler extracts a session; if none does, the response passes through untouched.
@@ -109,19 +113,20 @@ impl<S: fmt::Debug> fmt::Debug for SessionService<S> {
     }
 }
 
-impl<S, B> Service<Request<B>> for SessionService<S>
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S>
 where
-    S: Service<Request<B>, Response = Response>,
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<&'static str> + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future>;
+    type Future = ResponseFuture<S::Future, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let state = self.pool.take(&self.config);
         request.extensions_mut().insert(Handle(state.clone()));
         ResponseFuture {
@@ -134,7 +139,7 @@ where
     }
 }
 
-type CommitFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+type CommitFuture<B> = Pin<Box<dyn Future<Output = Response<B>> + Send>>;
 
 pin_project_lite::pin_project! {
     /// The response future of [`SessionService`]: the inner service's, then the commit.
@@ -155,32 +160,33 @@ pin_project_lite::pin_project! {
     /// assert_eq!(future.await.unwrap().status(), 200);
     /// # }
     /// ```
-    pub struct ResponseFuture<F> {
+    pub struct ResponseFuture<F, B = Body> {
         #[pin]
-        stage: Stage<F>,
+        stage: Stage<F, B>,
         pool: Arc<Pool>,
     }
 }
 
 pin_project_lite::pin_project! {
     #[project = StageProj]
-    enum Stage<F> {
+    enum Stage<F, B> {
         Inner {
             #[pin]
             future: F,
             state: Option<Arc<RequestState>>,
         },
         Commit {
-            future: CommitFuture,
+            future: CommitFuture<B>,
         },
     }
 }
 
-impl<F, E> Future for ResponseFuture<F>
+impl<F, E, B> Future for ResponseFuture<F, B>
 where
-    F: Future<Output = Result<Response, E>>,
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<&'static str> + Send + 'static,
 {
-    type Output = Result<Response, E>;
+    type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
@@ -203,7 +209,7 @@ where
                         Finished::Later(pending) => pending,
                     };
                     let pool = this.pool.clone();
-                    let future: CommitFuture = Box::pin(async move {
+                    let future: CommitFuture<B> = Box::pin(async move {
                         let response = commit::finish_pending(&state, pending).await;
                         pool.give_back(state);
                         response

@@ -32,3 +32,4 @@ mod signing;
 mod size;
 mod store_calls;
 mod tcp_concurrency;
+mod without_axum;

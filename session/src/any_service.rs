@@ -1,0 +1,114 @@
+//! Sessions in any tower service over `http` types, axum or not: [`Session::load`] from the
+//! request, and a failed load as a plain `http` response in the service's own body type.
+
+use std::future::Future;
+
+use http::{Request, Response, StatusCode};
+
+use crate::data::SessionData;
+use crate::extract::{Session, SessionRejection, loaded};
+use crate::failure;
+use crate::request::Handle;
+
+impl<T: SessionData> Session<T> {
+    /// The request's session, for a service that is not an axum handler (a hyper or tonic
+    /// service, another tower-based framework) behind a [`SessionLayer`](crate::SessionLayer).
+    ///
+    /// It does what the [`Session<T>`](struct@Session) extractor does: the first call of a
+    /// request verifies the cookie and loads the session, once for every `Session<_>` of that
+    /// request; field changes are recorded when the handle drops, and the layer saves those that
+    /// changed (and sets the cookie) when the service's response comes back. Drop the handle
+    /// before returning the response. A request that never calls it costs the layer nothing
+    /// more.
+    ///
+    /// The layer serves any response body type that converts from a `&'static str`: axum's
+    /// `Body`, `String`, `http_body_util::Full<Bytes>`... (the type of the layer's own error
+    /// responses, with their generic bodies). A service with a body that does not, such as a
+    /// boxed body, can map its responses into one that does (`tower::ServiceExt::map_response`).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionRejection::MissingLayer`] when no layer wraps the service, or
+    /// [`SessionRejection::Load`] when the store could not load the session; answer with
+    /// [`SessionRejection::into_http_response`].
+    ///
+    /// # Examples
+    ///
+    /// A plain function service, no axum, behind the layer:
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{Request, Response};
+    /// use tower::{Layer as _, ServiceExt as _};
+    /// use typed_sessions::{Key, Session, SessionLayer};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Visit {
+    ///     views: u64,
+    /// }
+    ///
+    /// async fn count(request: Request<String>) -> Result<Response<String>, Infallible> {
+    ///     let mut visit = match Session::<Visit>::load(&request).await {
+    ///         Ok(visit) => visit,
+    ///         Err(rejection) => return Ok(rejection.into_http_response()),
+    ///     };
+    ///     visit.views += 1;
+    ///     Ok(Response::new(format!("{} views", visit.views)))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = SessionLayer::new(Key::generate()).layer(tower::service_fn(count));
+    /// let response = app.oneshot(Request::new(String::new())).await.unwrap();
+    /// assert_eq!(response.body(), "1 views");
+    /// assert!(response.headers().contains_key(http::header::SET_COOKIE));
+    /// # }
+    /// ```
+    pub fn load<B>(
+        request: &Request<B>,
+    ) -> impl Future<Output = Result<Self, SessionRejection>> + Send + '_ {
+        // Only what loading reads is borrowed, so that the future is `Send` whatever `B` is.
+        let handle = request.extensions().get::<Handle>();
+        let (headers, path) = (request.headers(), request.uri().path());
+        async move { loaded(handle, headers, path).await.map(Self::from_loaded) }
+    }
+}
+
+impl SessionRejection {
+    /// The status the rejection answers with: 500, or 503 when the store is out of reach or
+    /// too slow.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::SessionRejection;
+    ///
+    /// assert_eq!(SessionRejection::MissingLayer.status(), 500);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Load(error) => error.status(),
+        }
+    }
+
+    /// The rejection as a plain `http` response in any body type that converts from a
+    /// `&'static str`, for a service that is not an axum handler: its status and a short,
+    /// generic body (what went wrong is logged, never sent). A layer with
+    /// [`with_error_response`](crate::SessionLayer::with_error_response) replaces it with its
+    /// rendering on the way out, where the body type is axum's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::SessionRejection;
+    ///
+    /// let response: http::Response<String> = SessionRejection::MissingLayer.into_http_response();
+    /// assert_eq!(response.status(), 500);
+    /// assert_eq!(response.body(), "internal server error");
+    /// ```
+    pub fn into_http_response<B: From<&'static str>>(self) -> Response<B> {
+        tracing::error!(error = %self, "session extraction failed");
+        failure::generic(self.status())
+    }
+}

@@ -1,0 +1,205 @@
+//! Sessions without axum: the layer around a plain function service on hyper's own types,
+//! served over real TCP by hyper, its handler loading the session with `Session::load`.
+//!
+//! hyper's `service_fn` makes a hyper `Service`, which no tower layer can wrap; the function is
+//! made a tower service with `tower::service_fn` instead, and hyper-util serves the wrapped one.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use tower::Layer as _;
+use typed_sessions::{MemoryStore, Session, SessionLayer};
+
+use typed_sessions_tests::{AnyStore, Faults, SpyStore, layer, test_key};
+
+#[derive(Session, Default)]
+struct Visits {
+    count: u64,
+}
+
+/// `/incr` counts a visit, `/read` reads the count, `/none` never touches the session.
+async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = request.uri().path().to_owned();
+    if path == "/none" {
+        return Ok(Response::new(Full::from("none")));
+    }
+    let mut visits = match Session::<Visits>::load(&request).await {
+        Ok(visits) => visits,
+        Err(rejection) => return Ok(rejection.into_http_response()),
+    };
+    if path == "/incr" {
+        visits.count += 1;
+    }
+    Ok(Response::new(Full::from(visits.count.to_string())))
+}
+
+/// Serves `handle` behind `layer` on a free loopback port, one hyper connection per client.
+async fn serve(layer: SessionLayer) -> SocketAddr {
+    let service = layer.layer(tower::service_fn(handle));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await
+                    .unwrap();
+            });
+        }
+    });
+    addr
+}
+
+/// A client over real TCP that keeps the session cookie it is given, as a browser would.
+struct CookieClient {
+    http: Client<HttpConnector, Empty<Bytes>>,
+    addr: SocketAddr,
+    cookie: Option<String>,
+}
+
+/// What came back: the status, the body and the `Set-Cookie` headers.
+struct Answer {
+    status: StatusCode,
+    body: String,
+    set_cookies: Vec<String>,
+}
+
+impl CookieClient {
+    fn new(addr: SocketAddr) -> Self {
+        Self {
+            http: Client::builder(TokioExecutor::new()).build_http(),
+            addr,
+            cookie: None,
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        let mut request = Request::get(format!("http://{}{path}", self.addr));
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let response = self
+            .http
+            .request(request.body(Empty::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let set_cookies: Vec<String> = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|value| value.to_str().unwrap().to_owned())
+            .collect();
+        if let Some(set) = set_cookies.last() {
+            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+        }
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            body: String::from_utf8(body.to_vec()).unwrap(),
+            set_cookies,
+        }
+    }
+}
+
+/// Counts persist in both kinds of session: in the cookie, and in a store.
+#[tokio::test]
+async fn a_hyper_service_behind_the_layer_keeps_its_count() {
+    for layer in [
+        layer(test_key()),
+        layer(test_key()).with_store(MemoryStore::new()),
+    ] {
+        let mut client = CookieClient::new(serve(layer).await);
+        for expected in 1..=3 {
+            let answer = client.get("/incr").await;
+            assert_eq!(answer.status, StatusCode::OK);
+            assert_eq!(answer.body, expected.to_string());
+            assert_eq!(answer.set_cookies.len(), 1, "a change sets the cookie");
+        }
+        let read = client.get("/read").await;
+        assert_eq!((read.status, read.body.as_str()), (StatusCode::OK, "3"));
+        assert!(read.set_cookies.is_empty(), "a read sets no cookie");
+        let none = client.get("/none").await;
+        assert_eq!(none.body, "none");
+        assert!(
+            none.set_cookies.is_empty(),
+            "an untouched request sets none"
+        );
+        assert_eq!(client.get("/incr").await.body, "4");
+
+        // Another client has a session of its own.
+        assert_eq!(CookieClient::new(client.addr).get("/read").await.body, "0");
+    }
+}
+
+/// The responses of a session touched by the handler depend on the cookie; the others do not.
+#[tokio::test]
+async fn only_responses_that_use_the_session_vary_on_the_cookie() {
+    let addr = serve(layer(test_key())).await;
+    let http: Client<HttpConnector, Empty<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let vary = |path: &'static str| {
+        let http = http.clone();
+        async move {
+            let request = Request::get(format!("http://{addr}{path}"))
+                .body(Empty::new())
+                .unwrap();
+            let response = http.request(request).await.unwrap();
+            response.headers().get(header::VARY).cloned()
+        }
+    };
+    assert_eq!(
+        vary("/read").await,
+        Some(HeaderValue::from_static("cookie"))
+    );
+    assert_eq!(vary("/none").await, None);
+}
+
+/// A store that fails answers the generic 503 on load and 500 on save, in the service's own
+/// body type, and sets no cookie.
+#[tokio::test]
+async fn store_failures_answer_the_generic_error_in_any_body_type() {
+    let spy = SpyStore::new(AnyStore::Memory(MemoryStore::new()));
+    let mut client = CookieClient::new(serve(layer(test_key()).with_store(spy.clone())).await);
+    assert_eq!(client.get("/incr").await.body, "1");
+
+    spy.set_faults(Faults {
+        unavailable: vec!["load"],
+        ..Faults::default()
+    });
+    let unavailable = client.get("/incr").await;
+    assert_eq!(unavailable.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(unavailable.body, "service unavailable: try again shortly");
+    assert!(unavailable.set_cookies.is_empty());
+    let untouched = client.get("/none").await;
+    assert_eq!(
+        (untouched.status, untouched.body.as_str()),
+        (StatusCode::OK, "none")
+    );
+
+    spy.set_faults(Faults {
+        fail: vec!["patch"],
+        ..Faults::default()
+    });
+    let failed = client.get("/incr").await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.body, "internal server error");
+    assert!(failed.set_cookies.is_empty());
+
+    spy.set_faults(Faults::default());
+    assert_eq!(
+        client.get("/read").await.body,
+        "1",
+        "the failed change was not kept"
+    );
+}
