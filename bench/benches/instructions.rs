@@ -10,9 +10,9 @@
 //!   software because it hides the CPU's SHA extensions; about 1,300 per 64-byte block;
 //! - `net`: `Ir - SHA`, the figure the targets are judged on;
 //! - `HMAC`: HMAC computations (calls of `typed_sessions::codec::Codec::mac` for typed-sessions,
-//!   of `hmac::get_der_key` — one per keyed HMAC — for tower-sessions);
+//!   of `hmac::get_der_key` — one per keyed HMAC — for tower-sessions and axum-extra);
 //! - ratios of `net` against the baseline, against the floor (a layer that only inserts one
-//!   request extension) and against tower-sessions.
+//!   request extension), against tower-sessions and against axum-extra's `SignedCookieJar`.
 //!
 //! A second table sends `GET /none` to layers installed around the whole router instead of with
 //! `Router::layer` (`bench-driver placement`; filter `placement`).
@@ -81,14 +81,15 @@ fn main() -> ExitCode {
     }
     println!("Per request, {requests} requests per case after a warm-up; net = Ir - SHA.\n");
     println!(
-        "| route | client | row | Ir | SHA | net | HMAC | net / baseline | net / floor | net / tower-memory | net / tower-signed |"
+        "| route | client | row | Ir | SHA | net | HMAC | net / baseline | net / floor | net / tower-memory | net / tower-signed | net / extra-signed |"
     );
-    println!("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for route in Route::ALL {
         for scenario in Scenario::ALL {
             let mut baseline = None;
             let mut floor = None;
             let mut tower = [None, None];
+            let mut extra = None;
             let mut results = Vec::new();
             for &row in &rows {
                 let name = format!("{row}/{}/{scenario}", route.name());
@@ -107,6 +108,7 @@ fn main() -> ExitCode {
                     Row::Floor => floor = Some(counts.net()),
                     Row::TowerMemory => tower[0] = Some(counts.net()),
                     Row::TowerSigned => tower[1] = Some(counts.net()),
+                    Row::ExtraSigned => extra = Some(counts.net()),
                     _ => {}
                 }
                 results.push((row, counts));
@@ -118,7 +120,7 @@ fn main() -> ExitCode {
                 };
                 let vs_tower = row.is_typed_sessions();
                 println!(
-                    "| {route} | {scenario} | {row} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} |",
+                    "| {route} | {scenario} | {row} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |",
                     counts.instructions,
                     counts.sha256,
                     counts.net(),
@@ -127,6 +129,7 @@ fn main() -> ExitCode {
                     ratio(floor, vs_tower),
                     ratio(tower[0], vs_tower),
                     ratio(tower[1], vs_tower),
+                    ratio(extra, vs_tower),
                 );
             }
         }

@@ -32,11 +32,14 @@ pub enum Row {
     TowerMemory,
     /// tower-sessions with its `MemoryStore` and signed cookies (`with_signed`).
     TowerSigned,
+    /// No session layer: axum-extra's `SignedCookieJar` keeps the count itself in an
+    /// HMAC-signed cookie, what the cookie store is measured against.
+    ExtraSigned,
 }
 
 impl Row {
     /// Every row, in table order.
-    pub const ALL: [Row; 8] = [
+    pub const ALL: [Row; 9] = [
         Row::Baseline,
         Row::Floor,
         Row::TsCookie,
@@ -45,6 +48,7 @@ impl Row {
         Row::TsRedis,
         Row::TowerMemory,
         Row::TowerSigned,
+        Row::ExtraSigned,
     ];
 
     /// The rows this build and environment can run: the Redis row needs the `redis` feature
@@ -67,6 +71,7 @@ impl Row {
             Row::TsRedis => "ts-redis",
             Row::TowerMemory => "tower-memory",
             Row::TowerSigned => "tower-signed",
+            Row::ExtraSigned => "extra-signed",
         }
     }
 
@@ -223,6 +228,7 @@ pub async fn app(row: Row) -> Router {
             tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
                 .with_signed(tower_sessions::cookie::Key::from(&[7u8; 64])),
         ),
+        Row::ExtraSigned => extra::app(),
     };
     // What `axum::serve` does per connection: handlers become routes once, not per request.
     router.with_state(())
@@ -400,5 +406,42 @@ mod rival {
             .route("/read", get(read))
             .route("/incr", get(incr))
             .layer(layer)
+    }
+}
+
+/// axum-extra's `SignedCookieJar`, as its documentation shows it: no session, the count itself
+/// in a cookie signed with HMAC-SHA256, with the attributes typed-sessions sets by default
+/// (`Path=/`, `HttpOnly`, `Secure`, `SameSite=Lax`, a day's `Max-Age`).
+mod extra {
+    use super::*;
+    use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
+
+    fn views(jar: &SignedCookieJar) -> u64 {
+        jar.get("views")
+            .and_then(|cookie| cookie.value().parse().ok())
+            .unwrap_or_default()
+    }
+
+    async fn read(jar: SignedCookieJar) -> String {
+        views(&jar).to_string()
+    }
+
+    async fn incr(jar: SignedCookieJar) -> (SignedCookieJar, String) {
+        let views = views(&jar) + 1;
+        let cookie = Cookie::build(("views", views.to_string()))
+            .path("/")
+            .http_only(true)
+            .secure(true)
+            .same_site(SameSite::Lax)
+            .max_age(time::Duration::days(1));
+        (jar.add(cookie), views.to_string())
+    }
+
+    pub(super) fn app() -> Router {
+        Router::new()
+            .route("/none", get(none))
+            .route("/read", get(read))
+            .route("/incr", get(incr))
+            .with_state(Key::from(&[7u8; 64]))
     }
 }
