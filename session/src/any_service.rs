@@ -72,6 +72,56 @@ impl<T: SessionData> Session<T> {
         let (headers, path) = (request.headers(), request.uri().path());
         async move { loaded(handle, headers, path).await.map(Self::from_loaded) }
     }
+
+    /// The request's session only if the client presented a live one, as an axum handler
+    /// extracts `Option<Session<T>>`: `None` without one (no cookie, a forged, expired or
+    /// unknown one), and then nothing is written and no cookie set. `Some` works like
+    /// [`load`](Self::load)'s session.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load): a store failure is an error, never `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use http::{Request, Response};
+    /// use tower::{Layer as _, ServiceExt as _};
+    /// use typed_sessions::{Key, Session, SessionLayer};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// async fn greet(request: Request<String>) -> Result<Response<String>, Infallible> {
+    ///     let auth = match Session::<Auth>::load_existing(&request).await {
+    ///         Ok(auth) => auth,
+    ///         Err(rejection) => return Ok(rejection.into_http_response()),
+    ///     };
+    ///     let user = auth.as_ref().and_then(|auth| auth.user.clone());
+    ///     Ok(Response::new(user.unwrap_or_else(|| "stranger".to_owned())))
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = SessionLayer::new(Key::generate()).layer(tower::service_fn(greet));
+    /// let response = app.oneshot(Request::new(String::new())).await.unwrap();
+    /// assert_eq!(response.body(), "stranger");
+    /// assert!(!response.headers().contains_key(http::header::SET_COOKIE));
+    /// # }
+    /// ```
+    pub fn load_existing<B>(
+        request: &Request<B>,
+    ) -> impl Future<Output = Result<Option<Self>, SessionRejection>> + Send + '_ {
+        let load = Self::load(request);
+        // A new session has no snapshot: dropping it records nothing.
+        async move {
+            load.await
+                .map(|session| (!session.is_new()).then_some(session))
+        }
+    }
 }
 
 impl SessionRejection {

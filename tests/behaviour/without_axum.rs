@@ -24,11 +24,20 @@ struct Visits {
     count: u64,
 }
 
-/// `/incr` counts a visit, `/read` reads the count, `/none` never touches the session.
+/// `/incr` counts a visit, `/read` reads the count, `/none` never touches the session, `/peek`
+/// reads the count of an existing session only (`-` without one).
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
     if path == "/none" {
         return Ok(Response::new(Full::from("none")));
+    }
+    if path == "/peek" {
+        let body = match Session::<Visits>::load_existing(&request).await {
+            Ok(Some(visits)) => visits.count.to_string(),
+            Ok(None) => "-".to_owned(),
+            Err(rejection) => return Ok(rejection.into_http_response()),
+        };
+        return Ok(Response::new(Full::from(body)));
     }
     let mut visits = match Session::<Visits>::load(&request).await {
         Ok(visits) => visits,
@@ -137,8 +146,14 @@ async fn a_hyper_service_behind_the_layer_keeps_its_count() {
         );
         assert_eq!(client.get("/incr").await.body, "4");
 
-        // Another client has a session of its own.
-        assert_eq!(CookieClient::new(client.addr).get("/read").await.body, "0");
+        assert_eq!(client.get("/peek").await.body, "4");
+
+        // Another client has a session of its own, and none until it gets one.
+        let mut other = CookieClient::new(client.addr);
+        let peek = other.get("/peek").await;
+        assert_eq!(peek.body, "-");
+        assert!(peek.set_cookies.is_empty(), "no session started");
+        assert_eq!(other.get("/read").await.body, "0");
     }
 }
 
