@@ -23,8 +23,10 @@ impl<T: SessionData> Session<T> {
     ///
     /// The layer serves any response body type that converts from a `&'static str`: axum's
     /// `Body`, `String`, `http_body_util::Full<Bytes>`... (the type of the layer's own error
-    /// responses, with their generic bodies). A service with a body that does not, such as a
-    /// boxed body, can map its responses into one that does (`tower::ServiceExt::map_response`).
+    /// responses, with their generic bodies). A service with a body that does not (a boxed
+    /// body, tonic's `Body`) maps its responses into one that does, for instance into axum's
+    /// `Body`, which carries any `http_body::Body` (`response.map(axum::body::Body::new)`, with
+    /// `tower::ServiceExt::map_response`, inside the layer).
     ///
     /// # Errors
     ///
