@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
-use http::StatusCode;
 use http::request::Parts;
+use http::{Extensions, HeaderMap, StatusCode};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -300,15 +300,7 @@ where
     type Rejection = SessionRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let Handle(state) = parts
-            .extensions
-            .get::<Handle>()
-            .cloned()
-            .ok_or(SessionRejection::MissingLayer)?;
-        if let Err(error) = state.ensure_loaded(&parts.headers, parts.uri.path()).await {
-            state.note_load_failure(error.status());
-            return Err(SessionRejection::Load(error));
-        }
+        let state = loaded(&parts.extensions, &parts.headers, parts.uri.path()).await?;
         let (value, epoch) = {
             let session = state.lock();
             (T::decode(session.fields()), session.epoch())
@@ -320,6 +312,23 @@ where
             epoch,
         })
     }
+}
+
+/// The request's session state, loaded (once per request, whoever asks first).
+pub(crate) async fn loaded(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Arc<RequestState>, SessionRejection> {
+    let Handle(state) = extensions
+        .get::<Handle>()
+        .cloned()
+        .ok_or(SessionRejection::MissingLayer)?;
+    if let Err(error) = state.ensure_loaded(headers, path).await {
+        state.note_load_failure(error.status());
+        return Err(SessionRejection::Load(error));
+    }
+    Ok(state)
 }
 
 /// `Option<Session<T>>`: the session only if the client presented a live one, so that a route
