@@ -255,3 +255,35 @@ on_backends!(
         assert_eq!(app.send(request).await.status, 200);
     }
 );
+
+on_backends!(
+    a_refusal_logs_why_and_never_the_token,
+    [Cookie, Memory],
+    |backend| async move {
+        let (app, _) = app(backend);
+        let (token, cookie) = form_token(&app, None).await;
+        let (other_token, _) = form_token(&app, None).await;
+        let (logs, _capture) = Logs::capture();
+        let response = app.send(with_header(&cookie, &other_token)).await;
+        assert_eq!(response.status, 403);
+        assert!(!response.body.contains("match"), "the reason is not sent");
+        let logged = logs.take();
+        assert!(logged.contains("does not match"), "{logged}");
+        assert!(!logged.contains(&other_token) && !logged.contains(&token));
+        let response = app.send(with_form(Some(&cookie), "text=hi")).await;
+        assert_eq!(response.status, 403);
+        assert!(logs.take().contains("no token"));
+    }
+);
+
+#[tokio::test]
+async fn without_a_session_layer_an_unsafe_request_answers_500_and_says_why() {
+    let router = routes(Default::default(), |csrf| csrf);
+    let (logs, _capture) = Logs::capture();
+    let response = send(&router, with_header("session=x", "nonsense")).await;
+    assert_eq!(response.status, 500);
+    assert!(response.body.contains("SessionLayer"), "{}", response.body);
+    assert!(logs.take().contains("SessionLayer"));
+    // Safe requests do not need the session: they pass.
+    assert_eq!(get(&router, "/comment", None).await.status, 200);
+}

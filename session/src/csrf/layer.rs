@@ -45,7 +45,10 @@ const REFUSED_BODY: &str =
 ///
 /// Install it **inside** [`SessionLayer`](crate::SessionLayer), which it reads: with axum's
 /// `Router::layer`, the layer added last is the outer one. Without a session layer around it,
-/// every unsafe request answers 500 and logs how to fix it.
+/// every unsafe request answers 500 and logs how to fix it. `Router::layer` wraps only the
+/// routes added before it, so a route that must take posts from elsewhere (a payment
+/// provider's webhook) is exempt when it is added after the `CsrfLayer`, or merged from a
+/// `Router` of its own.
 ///
 /// # Examples
 ///
