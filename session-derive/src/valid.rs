@@ -24,10 +24,22 @@ fn check_generics(cx: &Ctxt, input: &Input<'_>) {
     }
 }
 
-/// Two stored fields under one key would overwrite each other in the store.
+/// Two stored fields under one key would overwrite each other in the store, and a key of the
+/// runtime's own would be overwritten by it.
 fn check_keys(cx: &Ctxt, input: &Input<'_>) {
     let mut owners: HashMap<&str, &Field<'_>> = HashMap::new();
     for field in input.stored() {
+        // The runtime keeps its own fields (a CSRF secret) under keys starting with `$`.
+        if field.key.starts_with('$') {
+            cx.syn_error(syn::Error::new(
+                field.key_span(),
+                format!(
+                    "session key `{}` starts with `$`, which is reserved for the fields the \
+                     session layer keeps itself; choose another `rename` or `namespace`",
+                    field.key
+                ),
+            ));
+        }
         if let Some(owner) = owners.get(field.key.as_str()) {
             cx.syn_error(syn::Error::new(
                 field.key_span(),

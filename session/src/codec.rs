@@ -71,6 +71,10 @@ impl Codec {
         self.name = name;
     }
 
+    pub(crate) fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     pub(crate) fn keys_mut(&mut self) -> &mut KeyRing {
         &mut self.keys
     }

@@ -81,6 +81,7 @@
 //! | Module | Holds | For |
 //! |---|---|---|
 //! | [`store`] | the store contract ([`SessionStore`](store::SessionStore), [`Record`](store::Record), [`Patch`](store::Patch), [`StoreKey`](store::StoreKey), outcomes) and every shipped store | store authors |
+//! | [`csrf`] | [`CsrfToken`](csrf::CsrfToken) and [`CsrfLayer`](csrf::CsrfLayer): tokens bound to the session, and the Fetch Metadata / `Origin` check | forms and APIs that change state |
 //! | [`clock`] | [`Clock`](clock::Clock), and [`ManualClock`](clock::ManualClock) for tests that move time | tests |
 //! | [`service`] | [`SessionService`](service::SessionService), the service the layer wraps around a router or any tower service | naming the types |
 //! | `test_kit` | the store conformance kit behind `store_conformance!` (feature `test-kit`) | store authors |
@@ -94,6 +95,7 @@
 //! | Keys from configuration: base64, hex | [`Key::from_base64`], [`Key::from_hex`] |
 //! | Cookie store encrypted with AES-256-GCM, or only signed (HMAC-SHA256) | [`SessionLayer::with_encryption`] |
 //! | Key rotation | [`SessionLayer::with_old_key`] |
+//! | CSRF tokens bound to the session, Fetch Metadata / `Origin` check | [`csrf`] |
 //! | Memory store: expiring, bounded, field-level patches | [`MemoryStore`] |
 //! | Any tower service over `http` types, not only axum: `Session::load(&request)` | [`Session::load`] |
 //! | Store contract for your own store | [`store::SessionStore`] |
@@ -122,6 +124,7 @@ mod codec;
 mod commit;
 mod config;
 mod cookies;
+pub mod csrf;
 mod data;
 mod error;
 mod expiry;
@@ -132,6 +135,7 @@ mod key;
 mod layer;
 mod plain_http;
 mod request;
+mod reserved;
 pub mod service;
 mod state;
 pub mod store;

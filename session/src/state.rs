@@ -14,6 +14,7 @@ use crate::Error;
 use crate::codec::MAC_LEN;
 use crate::cookies::CookieAction;
 use crate::id::SessionId;
+use crate::reserved;
 use crate::store::{Fields, StoreKey, nesting_exceeds};
 
 /// The deepest nesting a field may have: serde_json refuses to parse past 128 levels, and the
@@ -241,10 +242,20 @@ impl SessionState {
     }
 
     /// A new id for the same data; a stored session moves to it at the end of the request.
+    /// Tokens derived from the session's CSRF secret stop working with the old id: the secret
+    /// goes, and the next token handed out creates a new one.
     pub(crate) fn regenerate(&mut self) {
         let old = self.set_id(Some(SessionId::generate()));
         if !self.is_new && self.rekey_from.is_none() {
             self.rekey_from = old;
+        }
+        self.remove_field(reserved::CSRF_SECRET);
+    }
+
+    /// Removes a stored field, as a change (written as a removal by the next save).
+    pub(crate) fn remove_field(&mut self, key: &'static str) {
+        if self.fields.remove(key).is_some() {
+            self.changed.insert(key);
         }
     }
 

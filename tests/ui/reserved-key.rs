@@ -1,0 +1,9 @@
+use typed_sessions::Session;
+
+#[derive(Session, Default)]
+struct Forms {
+    #[session(rename = "$csrf")]
+    token: Option<String>,
+}
+
+fn main() {}
