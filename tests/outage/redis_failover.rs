@@ -80,14 +80,14 @@ fn app(store: RedisStore) -> Router {
         .layer(SessionLayer::new(Key::generate()).with_store(store))
 }
 
-/// Streams requests through `app` while `switch` fails the master over; checks the three
-/// promises.
+/// Streams requests through an app on `store` while `switch` fails the master over; checks
+/// the three promises. The app, for more checks.
 async fn fail_over_under_load(
     what: &str,
     store: RedisStore,
     acked: Acked,
     switch: impl Future<Output = ()>,
-) {
+) -> Router {
     let app = app(store);
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS {
@@ -194,10 +194,16 @@ async fn fail_over_under_load(
         assert_eq!(reply.status.as_u16(), 200, "{what}: {}", reply.body);
         session.check(reply.body.parse().unwrap(), acked);
     }
+    app
 }
 
-/// A plain connection to one server, or `None` when it does not answer.
+/// [`query_as`] for a text answer.
 async fn query(url: &str, cmd: &mut redis::Cmd) -> Option<String> {
+    query_as(url, cmd).await
+}
+
+/// The answer to `cmd` from the server at `url`, or `None` when it does not answer.
+async fn query_as<T: redis::FromRedisValue>(url: &str, cmd: &mut redis::Cmd) -> Option<T> {
     let client = redis::Client::open(url).ok()?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
@@ -263,11 +269,13 @@ async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
         || sentinel_group_in_sync(&name),
     )
     .await;
+    let prefix = typed_sessions_tests::unique("failover:");
     let store = RedisStore::connect_sentinel([sentinel_url()], &name)
         .await
-        .unwrap();
+        .unwrap()
+        .with_prefix(prefix.as_str());
+    let old = sentinel_master(&name).await.unwrap();
     let switch = async {
-        let old = sentinel_master(&name).await.unwrap();
         let mut cmd = redis::cmd("SENTINEL");
         cmd.arg("FAILOVER").arg(&name);
         query(&sentinel_url(), &mut cmd)
@@ -287,7 +295,20 @@ async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
         )
         .await;
     };
-    fail_over_under_load("SENTINEL FAILOVER", store, Acked::MayBeLost, switch).await;
+    let app = fail_over_under_load("SENTINEL FAILOVER", store, Acked::MayBeLost, switch).await;
+
+    // Sentinel demotes the old master only seconds later, and until then it takes writes that
+    // the demotion throws away: new sessions must land on the new master already.
+    let old_is_master = info(&old, "replication").await.contains("role:master");
+    for _ in 0..8 {
+        assert_eq!(get(&app, "/count", None).await.status.as_u16(), 200);
+    }
+    let new = sentinel_master(&name).await.unwrap();
+    let keys: Vec<String> = query_as(&new, redis::cmd("KEYS").arg(format!("{prefix}*")))
+        .await
+        .expect("the new master answers");
+    println!("SENTINEL FAILOVER: the old master still a master after the switch: {old_is_master}");
+    assert_eq!(keys.len(), SESSIONS + 8, "every session on the new master");
 }
 
 // ---- Cluster ----
@@ -393,7 +414,7 @@ async fn cluster_failover_answers_503_briefly_and_keeps_every_session() {
         })
         .await;
     };
-    fail_over_under_load(
+    let _app = fail_over_under_load(
         "CLUSTER FAILOVER",
         cluster_store().await,
         Acked::MayBeLost,
@@ -423,7 +444,7 @@ async fn kill_a_cluster_master(what: &str, replica_acks: bool) {
     // master's replica, as an orchestrator would bring it back; until it has synced, writes on
     // its slots answer 503.
     let switch = kill_master(&master, &replica, replica_acks);
-    fail_over_under_load(what, store, acked, switch).await;
+    let _app = fail_over_under_load(what, store, acked, switch).await;
     heal_cluster().await;
 }
 

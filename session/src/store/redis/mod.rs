@@ -56,7 +56,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 ///   [`from_sentinel_client`](Self::from_sentinel_client).
 /// - **Failover**: through Sentinel, the store asks the sentinels for the master again after
 ///   its connection failed, was refused by a demoted master (`READONLY`) or ran into the
-///   command timeout; on a Cluster the `redis` crate follows the new slot owners. Calls during
+///   command timeout, and checks once a second in the background that they still name the
+///   same master (after a forced failover the old master takes writes until Sentinel demotes
+///   it); on a Cluster the `redis` crate follows the new slot owners. Calls during
 ///   the switch fail as unavailable (503), later calls work, with no restart.
 /// - **Replication**: Redis replicates asynchronously, so a write acknowledged just before its
 ///   master dies can be lost in the failover. [`with_replica_acks`](Self::with_replica_acks)

@@ -9,9 +9,16 @@
 //! that is down or loading, or a call given up by the store's command timeout. The next call
 //! asks the sentinels for the master again, so the application follows a failover without a
 //! restart.
+//!
+//! A failover forced by `SENTINEL FAILOVER` (or one whose old master comes back) leaves the old
+//! master answering as a master for seconds, until Sentinel demotes it; writes sent there in
+//! that time are lost. So the connection also asks the sentinels in the background, at most
+//! once a second while calls come in, whether they still name the same master, and moves on
+//! when they do not.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::sentinel::SentinelClient;
@@ -19,6 +26,9 @@ use redis::{AsyncConnectionConfig, Cmd, ErrorKind, Pipeline, RedisError, RedisRe
 use redis::{RedisFuture, ServerErrorKind, Value};
 
 use super::CONNECT_TIMEOUT;
+
+/// How often, at most, the sentinels are asked whether the master is still the same one.
+const RECHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// The master of a Sentinel-watched group, re-resolved after it changed. Clones share it.
 #[derive(Clone)]
@@ -28,9 +38,20 @@ pub(super) struct SentinelConnection {
 
 struct Shared {
     sentinel: tokio::sync::Mutex<SentinelClient>,
-    /// The connection to the master as last resolved, with its generation number.
-    current: Mutex<Option<(u64, MultiplexedConnection)>>,
+    /// The connection to the master as last resolved.
+    current: Mutex<Option<Current>>,
     generations: AtomicU64,
+    /// Whether a background check of the master's address runs.
+    checking: AtomicBool,
+}
+
+struct Current {
+    generation: u64,
+    connection: MultiplexedConnection,
+    /// The master's address, as the sentinels named it.
+    address: String,
+    /// When the sentinels last named this master.
+    confirmed: Instant,
 }
 
 impl SentinelConnection {
@@ -40,17 +61,59 @@ impl SentinelConnection {
                 sentinel: tokio::sync::Mutex::new(sentinel),
                 current: Mutex::new(None),
                 generations: AtomicU64::new(0),
+                checking: AtomicBool::new(false),
             }),
         }
     }
 
-    fn cached(&self) -> Option<(u64, MultiplexedConnection)> {
-        let current = self
-            .shared
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
+        self.shared
             .current
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        current.clone()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The connection to the master as last resolved; starts a background check of the
+    /// master's address when the last one is over a second old.
+    fn cached(&self) -> Option<(u64, MultiplexedConnection)> {
+        let current = self.lock();
+        let current = current.as_ref()?;
+        if current.confirmed.elapsed() >= RECHECK_EVERY {
+            self.recheck(current.generation, current.address.clone());
+        }
+        Some((current.generation, current.connection.clone()))
+    }
+
+    /// Asks the sentinels in the background whether they still name the master at `address`;
+    /// forgets its connection when they name another one.
+    fn recheck(&self, generation: u64, address: String) {
+        if self.shared.checking.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let named = async {
+                let mut sentinel = this.shared.sentinel.lock().await;
+                let client = sentinel.async_get_client().await.ok()?;
+                Some(client.get_connection_info().addr().to_string())
+            };
+            let named = tokio::time::timeout(CONNECT_TIMEOUT, named)
+                .await
+                .ok()
+                .flatten();
+            match named {
+                // The sentinels name another master: the next call connects to it.
+                Some(named) if named != address => this.forget(generation),
+                // The same master, or no answer (an outage shows in the calls themselves).
+                _ => {
+                    let mut current = this.lock();
+                    if let Some(current) = current.as_mut().filter(|c| c.generation == generation) {
+                        current.confirmed = Instant::now();
+                    }
+                }
+            }
+            this.shared.checking.store(false, Ordering::Release);
+        });
     }
 
     /// The connection to the current master, asking the sentinels when there is none.
@@ -66,29 +129,25 @@ impl SentinelConnection {
         let config = AsyncConnectionConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(None);
-        let connection = sentinel
-            .async_get_client()
-            .await?
+        let client = sentinel.async_get_client().await?;
+        let address = client.get_connection_info().addr().to_string();
+        let connection = client
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         let generation = self.shared.generations.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut current = self
-            .shared
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *current = Some((generation, connection.clone()));
+        *self.lock() = Some(Current {
+            generation,
+            connection: connection.clone(),
+            address,
+            confirmed: Instant::now(),
+        });
         Ok((generation, connection))
     }
 
     /// Forgets the connection of `generation`, unless a newer one already replaced it.
     fn forget(&self, generation: u64) {
-        let mut current = self
-            .shared
-            .current
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if current.as_ref().is_some_and(|(g, _)| *g == generation) {
+        let mut current = self.lock();
+        if current.as_ref().is_some_and(|c| c.generation == generation) {
             *current = None;
         }
     }
@@ -185,7 +244,6 @@ impl ConnectionLike for SentinelConnection {
     }
 
     fn get_db(&self) -> i64 {
-        self.cached()
-            .map_or(0, |(_, connection)| connection.get_db())
+        self.lock().as_ref().map_or(0, |c| c.connection.get_db())
     }
 }
