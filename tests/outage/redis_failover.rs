@@ -6,8 +6,9 @@
 //! Each test keeps one app (one store, never rebuilt) answering a stream of requests on
 //! sessions created before the switch, and checks three promises: requests fail fast with 503
 //! during the switch only, for a bounded window (printed); the app works again by itself; and
-//! every session written before the switch is there after it. With replica acknowledgements on,
-//! no count acknowledged to a client is lost, even when the master is killed.
+//! every session written before the switch is there after it. A killed master's replica is
+//! made to lag first, so that without replica acknowledgements acknowledged counts are lost
+//! (the number is printed); with them on, none is.
 
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
@@ -45,6 +46,8 @@ struct Tracked {
     cookie: String,
     acked: u64,
     failed_since: u64,
+    /// Acknowledged counts found lost (allowed without replica acknowledgements only).
+    lost: u64,
 }
 
 /// One request of the stream: when it started, how long it took, its status.
@@ -68,6 +71,9 @@ impl Tracked {
                 self.acked,
                 self.failed_since
             );
+        }
+        if n <= self.acked {
+            self.lost += self.acked + 1 - n;
         }
         self.acked = n;
         self.failed_since = 0;
@@ -98,6 +104,7 @@ async fn fail_over_under_load(
             cookie,
             acked: 1,
             failed_since: 0,
+            lost: 0,
         });
     }
     // Replication is asynchronous: give the replicas the sessions created above.
@@ -194,6 +201,8 @@ async fn fail_over_under_load(
         assert_eq!(reply.status.as_u16(), 200, "{what}: {}", reply.body);
         session.check(reply.body.parse().unwrap(), acked);
     }
+    let lost: u64 = sessions.iter().map(|s| s.lost).sum();
+    println!("{what}: {lost} acknowledged counts lost");
     app
 }
 
@@ -262,6 +271,7 @@ async fn sentinel_group_in_sync(name: &str) -> bool {
 
 #[tokio::test]
 async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
+    let what = "SENTINEL FAILOVER";
     let name = env_url("TS_REDIS_FAILOVER_SENTINEL_MASTER");
     wait_until(
         "the Sentinel group in sync",
@@ -295,7 +305,7 @@ async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
         )
         .await;
     };
-    let app = fail_over_under_load("SENTINEL FAILOVER", store, Acked::MayBeLost, switch).await;
+    let app = fail_over_under_load(what, store, Acked::MayBeLost, switch).await;
 
     // Sentinel demotes the old master only seconds later, and until then it takes writes that
     // the demotion throws away: new sessions must land on the new master already.
@@ -307,7 +317,7 @@ async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
     let keys: Vec<String> = query_as(&new, redis::cmd("KEYS").arg(format!("{prefix}*")))
         .await
         .expect("the new master answers");
-    println!("SENTINEL FAILOVER: the old master still a master after the switch: {old_is_master}");
+    println!("{what}: the old master still a master after the switch: {old_is_master}");
     assert_eq!(keys.len(), SESSIONS + 8, "every session on the new master");
 }
 
@@ -375,9 +385,27 @@ async fn cluster_store() -> RedisStore {
 
 /// Kills the master at `url` (SIGKILL), then waits until `replica` took its place; with
 /// `restart`, brings the killed node back, as the new master's replica, and waits for its sync.
+///
+/// The replica falls behind first, as a busy or distant replica lags: its link to the master
+/// is cut and it cannot log in again (a wrong `masterauth`) for 500 ms before the kill, so the
+/// writes of that time reach the master only; without replica acknowledgements the clients
+/// were told they succeeded.
 async fn kill_master(url: &str, replica: &str, restart: bool) {
     let pid = field(&info(url, "server").await, "process_id").expect("the master's pid");
+    let set_auth = |password: &'static str| async move {
+        let mut cmd = redis::cmd("CONFIG");
+        cmd.arg("SET").arg("masterauth").arg(password);
+        query(replica, &mut cmd)
+            .await
+            .expect("CONFIG SET masterauth");
+    };
+    set_auth("not-the-password").await;
+    let mut cut = redis::cmd("CLIENT");
+    cut.arg("KILL").arg("TYPE").arg("replica");
+    query_as::<i64>(url, &mut cut).await.expect("CLIENT KILL");
+    tokio::time::sleep(Duration::from_millis(500)).await;
     shell(&format!("kill -9 {pid}"));
+    set_auth("").await;
     wait_until("the replica promoted", Duration::from_secs(20), || async {
         info(replica, "replication").await.contains("role:master")
             && query(replica, redis::cmd("CLUSTER").arg("INFO"))

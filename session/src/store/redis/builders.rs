@@ -427,7 +427,11 @@ impl RedisStore {
     /// although the master applied the write: the session may hold it, or lose it if the master
     /// fails now. Standalone and Sentinel: `WAIT` runs on the connection that wrote. Cluster:
     /// it runs on the master of the session's slot. The command timeout bounds each call with
-    /// `timeout` added to it. Reads do not wait.
+    /// `timeout` added to it. Reads do not wait; `replicas` 0 turns the wait off.
+    ///
+    /// `WAIT` narrows the window without making Redis strongly consistent: a replica that
+    /// acknowledged may itself be passed over in the failover, and writes fail while the master
+    /// has fewer replicas than asked for (after a failover, until one is back).
     ///
     /// # Examples
     ///
