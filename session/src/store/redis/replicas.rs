@@ -111,3 +111,38 @@ impl ReplicaAcks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use redis::{ErrorKind, RedisError, Value};
+
+    use super::ReplicaAcks;
+
+    const TWO: ReplicaAcks = ReplicaAcks {
+        replicas: 2,
+        timeout: Duration::from_millis(50),
+    };
+
+    #[test]
+    fn enough_acknowledgements_pass_the_answers_on() {
+        let answers = TWO.check(Ok((vec![Value::Int(1)], 2))).unwrap();
+        assert_eq!(answers, vec![Value::Int(1)]);
+        assert!(TWO.check(Ok((Vec::new(), 3))).is_ok());
+    }
+
+    #[test]
+    fn too_few_acknowledgements_are_unavailable_and_say_how_many() {
+        let err = TWO.check(Ok((vec![Value::Int(1)], 1))).unwrap_err();
+        assert!(err.is_unavailable(), "{err:?}");
+        assert!(err.to_string().contains("1 of 2"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_write_stays_its_own_error() {
+        let failed = RedisError::from((ErrorKind::UnexpectedReturnType, "not an integer"));
+        let err = TWO.check(Err(failed)).unwrap_err();
+        assert!(!err.is_unavailable(), "{err:?}");
+    }
+}

@@ -247,3 +247,37 @@ impl ConnectionLike for SentinelConnection {
         self.lock().as_ref().map_or(0, |c| c.connection.get_db())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+    use super::master_moved;
+
+    fn server(kind: ServerErrorKind) -> RedisError {
+        RedisError::from((ErrorKind::Server(kind), "from the server"))
+    }
+
+    #[test]
+    fn a_demoted_unreachable_or_loading_master_means_asking_the_sentinels_again() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        assert!(master_moved(&RedisError::from(io)));
+        for kind in [
+            ServerErrorKind::ReadOnly,
+            ServerErrorKind::MasterDown,
+            ServerErrorKind::BusyLoading,
+            ServerErrorKind::TryAgain,
+        ] {
+            assert!(master_moved(&server(kind)), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn an_answer_about_the_command_keeps_the_connection() {
+        for kind in [ServerErrorKind::NoScript, ServerErrorKind::ResponseError] {
+            assert!(!master_moved(&server(kind)), "{kind:?}");
+        }
+        let parse = RedisError::from((ErrorKind::UnexpectedReturnType, "not an integer"));
+        assert!(!master_moved(&parse));
+    }
+}
