@@ -62,7 +62,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 ///   the switch fail as unavailable (503), later calls work, with no restart.
 /// - **Replication**: Redis replicates asynchronously, so a write acknowledged just before its
 ///   master dies can be lost in the failover. [`with_replica_acks`](Self::with_replica_acks)
-///   trades a replica round trip per write for closing that window.
+///   trades a replica round trip per write for narrowing that window.
 ///
 /// Clones share the same connection.
 ///
