@@ -3,8 +3,9 @@
 #
 #   start_services      exports TS_REDIS_URL, TS_REDIS_CLUSTER_URLS, TS_REDIS_SENTINEL_URLS,
 #                       TS_POSTGRES_URL, TS_MYSQL_URL, the addresses of the servers the Redis
-#                       failover tests may break (TS_REDIS_FAILOVER_*), and the
-#                       TS_*_STOP / TS_*_START commands the outage tests use
+#                       failover tests may break and the commands that bring them back
+#                       (TS_REDIS_FAILOVER_*), and the TS_*_STOP / TS_*_START commands the
+#                       outage tests use
 #   stop_services       stops everything start_services started (installed as an EXIT trap)
 #
 # It always starts its own instances, even where the machine runs these services on their
@@ -156,7 +157,8 @@ redis-cli -p \$(basename \$d | cut -d- -f3) ping >/dev/null 2>&1 || sh \$d/start
   say "failover cluster $TS_REDIS_FAILOVER_CLUSTER_URLS"
 }
 
-# A master and its replica, for a Sentinel to watch; prints the master's port.
+# A master and its replica, for a Sentinel to watch, in $TS_RUN_DIR/<name>-master and -replica
+# (with the start command in start.sh and the port in port); prints the master's port.
 start_replicated_pair() {
   local name=$1 master replica dir
   for role in master replica; do
@@ -165,9 +167,10 @@ start_replicated_pair() {
     mkdir -p "$dir"
     local extra=""
     [ "$role" = replica ] && extra="--replicaof 127.0.0.1 $master"
-    # shellcheck disable=SC2086
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly no --save '' \
-      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" $extra
+    echo "$port" >"$dir/port"
+    echo "redis-server --port $port --bind 127.0.0.1 --dir $dir --appendonly no --save '' \
+--daemonize yes --pidfile $dir/redis.pid --logfile $dir/redis.log $extra" >"$dir/start.sh"
+    sh "$dir/start.sh"
     wait_for "redis $name $role" 40 redis-cli -p "$port" ping
     [ "$role" = master ] && master=$port
     replica=$port
@@ -206,7 +209,11 @@ CONF
   TS_REDIS_SENTINEL_URLS="redis://127.0.0.1:$port/"
   TS_REDIS_SENTINEL_MASTER=typed-sessions
   TS_REDIS_FAILOVER_SENTINEL_MASTER=typed-sessions-failover
-  export TS_REDIS_SENTINEL_URLS TS_REDIS_SENTINEL_MASTER TS_REDIS_FAILOVER_SENTINEL_MASTER
+  # Restarts a server of the failover group that is down; Sentinel then makes it a replica.
+  TS_REDIS_FAILOVER_SENTINEL_RESTART="for d in $TS_RUN_DIR/typed-sessions-failover-*/; do \
+redis-cli -p \$(cat \$d/port) ping >/dev/null 2>&1 || sh \$d/start.sh; done"
+  export TS_REDIS_SENTINEL_URLS TS_REDIS_SENTINEL_MASTER TS_REDIS_FAILOVER_SENTINEL_MASTER \
+    TS_REDIS_FAILOVER_SENTINEL_RESTART
   say "redis sentinel $TS_REDIS_SENTINEL_URLS (masters $TS_REDIS_SENTINEL_MASTER, $TS_REDIS_FAILOVER_SENTINEL_MASTER)"
 }
 

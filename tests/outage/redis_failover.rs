@@ -1,7 +1,7 @@
 //! Redis failovers under a stream of requests, on the servers `scripts/test` keeps for them (a
-//! Sentinel group and a Cluster that no other test uses): Sentinel's `SENTINEL FAILOVER`, the
-//! Cluster's `CLUSTER FAILOVER` on a replica, and a killed Cluster master, without and with
-//! `with_replica_acks`.
+//! Sentinel group and a Cluster that no other test uses): Sentinel's `SENTINEL FAILOVER` and a
+//! killed Sentinel master, the Cluster's `CLUSTER FAILOVER` on a replica, and a killed Cluster
+//! master, without and with `with_replica_acks`.
 //!
 //! Each test keeps one app (one store, never rebuilt) answering a stream of requests on
 //! sessions created before the switch, and checks three promises: requests fail fast with 503
@@ -22,6 +22,8 @@ use crate::{count, shell};
 
 /// The failover Cluster serves one test at a time.
 static FAILOVER_CLUSTER: Mutex<()> = Mutex::const_new(());
+/// So does the Sentinel group kept for the failover tests.
+static FAILOVER_SENTINEL_GROUP: Mutex<()> = Mutex::const_new(());
 
 const SESSIONS: usize = 48;
 const WORKERS: usize = 4;
@@ -269,41 +271,52 @@ async fn sentinel_group_in_sync(name: &str) -> bool {
     }
 }
 
-#[tokio::test]
-async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
-    let what = "SENTINEL FAILOVER";
-    let name = env_url("TS_REDIS_FAILOVER_SENTINEL_MASTER");
+/// A store on the dedicated Sentinel group's master, once its replica is in sync, with its own
+/// key prefix; the prefix and the master's URL.
+async fn sentinel_store(name: &str) -> (RedisStore, String, String) {
     wait_until(
         "the Sentinel group in sync",
-        Duration::from_secs(20),
-        || sentinel_group_in_sync(&name),
+        Duration::from_secs(30),
+        || sentinel_group_in_sync(name),
     )
     .await;
     let prefix = typed_sessions_tests::unique("failover:");
-    let store = RedisStore::connect_sentinel([sentinel_url()], &name)
+    let store = RedisStore::connect_sentinel([sentinel_url()], name)
         .await
         .unwrap()
         .with_prefix(prefix.as_str());
-    let old = sentinel_master(&name).await.unwrap();
+    let old = sentinel_master(name).await.unwrap();
+    (store, prefix, old)
+}
+
+/// Waits until Sentinel names a master other than `old`, and it answers as one.
+async fn sentinel_switched(name: &str, old: &str) {
+    wait_until(
+        "Sentinel names a new master",
+        Duration::from_secs(20),
+        || async {
+            match sentinel_master(name).await {
+                Some(new) => new != old && info(&new, "replication").await.contains("role:master"),
+                None => false,
+            }
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
+    let what = "SENTINEL FAILOVER";
+    let _group = FAILOVER_SENTINEL_GROUP.lock().await;
+    let name = env_url("TS_REDIS_FAILOVER_SENTINEL_MASTER");
+    let (store, prefix, old) = sentinel_store(&name).await;
     let switch = async {
         let mut cmd = redis::cmd("SENTINEL");
         cmd.arg("FAILOVER").arg(&name);
         query(&sentinel_url(), &mut cmd)
             .await
             .expect("SENTINEL FAILOVER");
-        wait_until(
-            "Sentinel names a new master",
-            Duration::from_secs(20),
-            || async {
-                match sentinel_master(&name).await {
-                    Some(new) => {
-                        new != old && info(&new, "replication").await.contains("role:master")
-                    }
-                    None => false,
-                }
-            },
-        )
-        .await;
+        sentinel_switched(&name, &old).await;
     };
     let app = fail_over_under_load(what, store, Acked::MayBeLost, switch).await;
 
@@ -319,6 +332,22 @@ async fn sentinel_failover_answers_503_briefly_and_keeps_every_session() {
         .expect("the new master answers");
     println!("{what}: the old master still a master after the switch: {old_is_master}");
     assert_eq!(keys.len(), SESSIONS + 8, "every session on the new master");
+}
+
+#[tokio::test]
+async fn killed_sentinel_master_answers_503_briefly_and_keeps_every_session() {
+    let _group = FAILOVER_SENTINEL_GROUP.lock().await;
+    let name = env_url("TS_REDIS_FAILOVER_SENTINEL_MASTER");
+    let (store, _, old) = sentinel_store(&name).await;
+    let switch = async {
+        let pid = field(&info(&old, "server").await, "process_id").expect("the master's pid");
+        shell(&format!("kill -9 {pid}"));
+        sentinel_switched(&name, &old).await;
+    };
+    let _app =
+        fail_over_under_load("killed Sentinel master", store, Acked::MayBeLost, switch).await;
+    // Back as a server Sentinel turns into the new master's replica.
+    shell(&env_url("TS_REDIS_FAILOVER_SENTINEL_RESTART"));
 }
 
 // ---- Cluster ----
