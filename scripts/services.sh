@@ -1,8 +1,11 @@
 # Starts the servers the store tests need, on loopback, on free ports, in a temporary
 # directory, and stops them on exit. Sourced by scripts/test; not run on its own.
 #
-#   start_services      exports TS_REDIS_URL, TS_REDIS_CLUSTER_URLS, TS_POSTGRES_URL,
-#                       TS_MYSQL_URL and the TS_*_STOP / TS_*_START commands the outage tests use
+#   start_services      exports TS_REDIS_URL, TS_REDIS_CLUSTER_URLS, TS_REDIS_SENTINEL_URLS,
+#                       TS_POSTGRES_URL, TS_MYSQL_URL, the addresses of the servers the Redis
+#                       failover tests may break and the commands that bring them back
+#                       (TS_REDIS_FAILOVER_*), and the TS_*_STOP / TS_*_START commands the
+#                       outage tests use
 #   stop_services       stops everything start_services started (installed as an EXIT trap)
 #
 # It always starts its own instances, even where the machine runs these services on their
@@ -51,6 +54,7 @@ missing_packages() {
   local missing=()
   command -v redis-server >/dev/null || missing+=(redis-server)
   command -v redis-cli >/dev/null || missing+=(redis-tools)
+  command -v redis-sentinel >/dev/null || missing+=(redis-sentinel)
   [ -n "$(pg_bin)" ] || missing+=(postgresql)
   { command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ]; } || missing+=(mariadb-server)
   command -v mariadb-install-db >/dev/null || missing+=(mariadb-server)
@@ -99,29 +103,118 @@ start_redis() {
   say "redis          $TS_REDIS_URL"
 }
 
-start_redis_cluster() {
-  local ports=() urls=() port dir
-  for i in 1 2 3; do
-    port=$(free_port)
-    dir="$TS_RUN_DIR/cluster-$i"
-    mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --cluster-enabled yes \
-      --cluster-config-file nodes.conf --cluster-node-timeout 5000 --appendonly no --save '' \
-      --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
-    wait_for "redis cluster node $port" 40 redis-cli -p "$port" ping
+# One node of a Redis Cluster on a free port, in $TS_RUN_DIR/<name>-<port>; prints the port. Its
+# start command is kept in start.sh there, so that a failover test can bring a killed node back.
+start_cluster_node() {
+  local name=$1 node_timeout=$2 port dir
+  port=$(free_port)
+  dir="$TS_RUN_DIR/$name-$port"
+  mkdir -p "$dir"
+  echo "redis-server --port $port --bind 127.0.0.1 --dir $dir --cluster-enabled yes \
+--cluster-config-file nodes.conf --cluster-node-timeout $node_timeout --appendonly no --save '' \
+--daemonize yes --pidfile $dir/redis.pid --logfile $dir/redis.log" >"$dir/start.sh"
+  sh "$dir/start.sh"
+  wait_for "redis cluster node $port" 40 redis-cli -p "$port" ping
+  echo "$port"
+}
+
+# A Redis Cluster of three masters with one replica each, as production runs it; prints the
+# comma-separated URLs of its six nodes.
+start_cluster() {
+  local name=$1 node_timeout=$2 ports=() nodes=() urls=() port
+  for _ in 1 2 3 4 5 6; do
+    port=$(start_cluster_node "$name" "$node_timeout")
     ports+=("$port")
+    nodes+=("127.0.0.1:$port")
     urls+=("redis://127.0.0.1:$port/")
   done
-  redis-cli --cluster create "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" \
-    "127.0.0.1:${ports[2]}" --cluster-replicas 0 --cluster-yes >"$TS_RUN_DIR/cluster-create.log" 2>&1 \
-    || die "redis-cli --cluster create failed; see $TS_RUN_DIR/cluster-create.log"
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$TS_RUN_DIR/$name-create.log" 2>&1 \
+    || die "redis-cli --cluster create failed; see $TS_RUN_DIR/$name-create.log"
   for port in "${ports[@]}"; do
-    wait_for "redis cluster state on $port" 80 sh -c "redis-cli -p $port cluster info | grep -q cluster_state:ok"
+    wait_for "redis cluster state on $port" 120 sh -c \
+      "redis-cli -p $port cluster info | grep -q cluster_state:ok"
   done
-  TS_CLUSTER_PORTS=("${ports[@]}")
-  TS_REDIS_CLUSTER_URLS=$(IFS=,; echo "${urls[*]}")
-  export TS_REDIS_CLUSTER_URLS
+  # Every replica has finished its first sync, so that a failover can promote it at once.
+  for port in "${ports[@]}"; do
+    wait_for "redis cluster replica sync on $port" 120 sh -c \
+      "redis-cli -p $port info replication | grep -q -e role:master -e master_link_status:up"
+  done
+  (IFS=,; echo "${urls[*]}")
+}
+
+start_redis_cluster() {
+  TS_REDIS_CLUSTER_URLS=$(start_cluster cluster 5000) || exit 1
+  # A second, separate Cluster for the tests that fail masters over or kill them, with a short
+  # node timeout so that a killed master is replaced within seconds.
+  TS_REDIS_FAILOVER_CLUSTER_URLS=$(start_cluster failover-cluster 1000) || exit 1
+  # Restarts every node of the failover Cluster that is down; a restarted master rejoins as a
+  # replica of the node that replaced it.
+  TS_REDIS_FAILOVER_CLUSTER_RESTART="for d in $TS_RUN_DIR/failover-cluster-*/; do \
+redis-cli -p \$(basename \$d | cut -d- -f3) ping >/dev/null 2>&1 || sh \$d/start.sh; done"
+  export TS_REDIS_CLUSTER_URLS TS_REDIS_FAILOVER_CLUSTER_URLS TS_REDIS_FAILOVER_CLUSTER_RESTART
   say "redis cluster  $TS_REDIS_CLUSTER_URLS"
+  say "failover cluster $TS_REDIS_FAILOVER_CLUSTER_URLS"
+}
+
+# A master and its replica, for a Sentinel to watch, in $TS_RUN_DIR/<name>-master and -replica
+# (with the start command in start.sh and the port in port); prints the master's port.
+start_replicated_pair() {
+  local name=$1 master replica dir
+  for role in master replica; do
+    port=$(free_port)
+    dir="$TS_RUN_DIR/$name-$role"
+    mkdir -p "$dir"
+    local extra=""
+    [ "$role" = replica ] && extra="--replicaof 127.0.0.1 $master"
+    echo "$port" >"$dir/port"
+    echo "redis-server --port $port --bind 127.0.0.1 --dir $dir --appendonly no --save '' \
+--daemonize yes --pidfile $dir/redis.pid --logfile $dir/redis.log $extra" >"$dir/start.sh"
+    sh "$dir/start.sh"
+    wait_for "redis $name $role" 40 redis-cli -p "$port" ping
+    [ "$role" = master ] && master=$port
+    replica=$port
+  done
+  wait_for "redis $name replica sync" 80 sh -c \
+    "redis-cli -p $replica info replication | grep -q master_link_status:up"
+  echo "$master"
+}
+
+# Two master/replica groups watched by one Sentinel: `typed-sessions` for the store's tests and
+# `typed-sessions-failover` for the test that fails its master over.
+start_redis_sentinel() {
+  local port dir conf group master
+  port=$(free_port)
+  dir="$TS_RUN_DIR/sentinel"
+  mkdir -p "$dir"
+  conf="$dir/sentinel.conf"
+  printf 'port %s\nbind 127.0.0.1\ndir %s\ndaemonize yes\npidfile %s/sentinel.pid\nlogfile %s/sentinel.log\n' \
+    "$port" "$dir" "$dir" "$dir" >"$conf"
+  for group in typed-sessions typed-sessions-failover; do
+    master=$(start_replicated_pair "$group") || exit 1
+    cat >>"$conf" <<CONF
+sentinel monitor $group 127.0.0.1 $master 1
+sentinel down-after-milliseconds $group 1000
+sentinel failover-timeout $group 5000
+sentinel parallel-syncs $group 1
+CONF
+  done
+  redis-sentinel "$conf"
+  wait_for "redis sentinel" 40 redis-cli -p "$port" ping
+  for group in typed-sessions typed-sessions-failover; do
+    wait_for "sentinel sees the replica of $group" 120 sh -c \
+      "redis-cli -p $port sentinel replicas $group | grep -q slave"
+  done
+  TS_SENTINEL_PORT=$port
+  TS_REDIS_SENTINEL_URLS="redis://127.0.0.1:$port/"
+  TS_REDIS_SENTINEL_MASTER=typed-sessions
+  TS_REDIS_FAILOVER_SENTINEL_MASTER=typed-sessions-failover
+  # Restarts a server of the failover group that is down; Sentinel then makes it a replica.
+  TS_REDIS_FAILOVER_SENTINEL_RESTART="for d in $TS_RUN_DIR/typed-sessions-failover-*/; do \
+redis-cli -p \$(cat \$d/port) ping >/dev/null 2>&1 || sh \$d/start.sh; done"
+  export TS_REDIS_SENTINEL_URLS TS_REDIS_SENTINEL_MASTER TS_REDIS_FAILOVER_SENTINEL_MASTER \
+    TS_REDIS_FAILOVER_SENTINEL_RESTART
+  say "redis sentinel $TS_REDIS_SENTINEL_URLS (masters $TS_REDIS_SENTINEL_MASTER, $TS_REDIS_FAILOVER_SENTINEL_MASTER)"
 }
 
 start_postgres() {
@@ -174,9 +267,13 @@ start_mariadb() {
 stop_services() {
   set +e
   if [ -n "${TS_REDIS_STOP:-}" ]; then eval "$TS_REDIS_STOP" >/dev/null 2>&1; fi
-  for port in "${TS_CLUSTER_PORTS[@]:-}"; do
-    [ -n "$port" ] && redis-cli -p "$port" shutdown nosave >/dev/null 2>&1
-  done
+  if [ -n "${TS_SENTINEL_PORT:-}" ]; then redis-cli -p "$TS_SENTINEL_PORT" shutdown nosave >/dev/null 2>&1; fi
+  # The Cluster nodes and the Sentinel's masters and replicas (their roles change in the tests).
+  if [ -n "$TS_RUN_DIR" ]; then
+    for pidfile in "$TS_RUN_DIR"/*-*/redis.pid; do
+      [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+    done
+  fi
   if [ -n "${TS_POSTGRES_STOP:-}" ]; then eval "$TS_POSTGRES_STOP" >/dev/null 2>&1; fi
   for pid in "${TS_PIDS[@]:-}"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -191,6 +288,7 @@ start_services() {
   trap stop_services EXIT
   start_redis
   start_redis_cluster
+  start_redis_sentinel
   start_postgres
   start_mariadb
 }

@@ -106,7 +106,7 @@
 //!
 //! | Feature | Adds |
 //! |---|---|
-//! | `redis` | `RedisStore`: Redis standalone and Cluster |
+//! | `redis` | `RedisStore`: Redis standalone, Sentinel and Cluster |
 //! | `postgres` | `PostgresStore` (sqlx) |
 //! | `mysql` | `MySqlStore`: MySQL and MariaDB (sqlx) |
 //! | `sqlite` | `SqliteStore` (sqlx) |

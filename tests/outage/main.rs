@@ -6,7 +6,8 @@
 //!
 //! These tests stop and restart the servers `scripts/test` started (through the TS_*_STOP and
 //! TS_*_START commands it exports), so they live in their own test binary: cargo runs test
-//! binaries one after another, so no other store test sees the outage.
+//! binaries one after another, so no other store test sees the outage. `redis_failover` fails
+//! Redis masters over (Sentinel and Cluster) under a stream of requests, on servers of its own.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -14,6 +15,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use typed_sessions::{Key, Session, SessionLayer, store::SessionStore};
 use typed_sessions_tests::{env_url, get};
+
+#[cfg(feature = "redis")]
+mod redis_failover;
 
 #[derive(Session, Default)]
 struct Visit {

@@ -364,6 +364,10 @@ fn unreachable_server_fails_fast() {
             .await
             .unwrap_err();
         assert!(err.is_unavailable(), "{err:?}");
+        let err = RedisStore::connect_sentinel(["redis://127.0.0.1:1/"], "mymaster")
+            .await
+            .unwrap_err();
+        assert!(err.is_unavailable(), "{err:?}");
         assert!(
             started.elapsed() < Duration::from_secs(3),
             "took {:?}",
@@ -371,6 +375,10 @@ fn unreachable_server_fails_fast() {
         );
 
         let err = RedisStore::connect("not a url").await.unwrap_err();
+        assert!(matches!(err, Error::Config(_)), "{err:?}");
+        let err = RedisStore::connect_sentinel(Vec::<String>::new(), "mymaster")
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Config(_)), "{err:?}");
     });
 }

@@ -1,7 +1,11 @@
-//! Sessions in Redis, standalone or Cluster: one hash per session, field-level patches in Lua.
+//! Sessions in Redis, standalone, behind Sentinel or Cluster: one hash per session,
+//! field-level patches in Lua.
 
+mod builders;
 mod connection;
 mod layout;
+mod replicas;
+mod sentinel;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -9,8 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::Script;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::ClusterClient;
 use time::OffsetDateTime;
 
 use crate::Error;
@@ -18,11 +20,12 @@ use crate::clock::Clock;
 use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Rekeyed, Updated};
 use crate::store::{SessionStore, bounded};
-use connection::{Connection, config_error, map_error, not_a_session};
+use connection::{Connection, map_error, not_a_session};
 use layout::{
     CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
     push_fields, rekeyed, ttl,
 };
+use replicas::ReplicaAcks;
 
 /// How long one attempt to open a connection may take, at connect time and on reconnects.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -42,6 +45,24 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// - **Outages**: every call is bounded by the command timeout (500 ms by default) and fails
 ///   with an error for which [`Error::is_unavailable`] holds. The connection re-establishes
 ///   itself once Redis is back; the store never needs to be rebuilt.
+/// - **Deployments**: besides URLs, the store is built on the `redis` crate's own clients and
+///   connections, so every deployment that crate supports works: TLS (its `tokio-rustls-comp`
+///   or `tokio-native-tls-comp` feature, enabled in the application's `Cargo.toml`) and ACL
+///   users through [`from_client`](Self::from_client) and
+///   [`from_cluster_client`](Self::from_cluster_client), shared connections through
+///   [`from_connection_manager`](Self::from_connection_manager) and
+///   [`from_cluster_connection`](Self::from_cluster_connection), Sentinel through
+///   [`connect_sentinel`](Self::connect_sentinel) and
+///   [`from_sentinel_client`](Self::from_sentinel_client).
+/// - **Failover**: through Sentinel, the store asks the sentinels for the master again after
+///   its connection failed, was refused by a demoted master (`READONLY`) or ran into the
+///   command timeout, and checks once a second in the background that they still name the
+///   same master (after a forced failover the old master takes writes until Sentinel demotes
+///   it); on a Cluster the `redis` crate follows the new slot owners. Calls during
+///   the switch fail as unavailable (503), later calls work, with no restart.
+/// - **Replication**: Redis replicates asynchronously, so a write acknowledged just before its
+///   master dies can be lost in the failover. [`with_replica_acks`](Self::with_replica_acks)
+///   trades a replica round trip per write for narrowing that window.
 ///
 /// Clones share the same connection.
 ///
@@ -67,6 +88,7 @@ pub struct RedisStore {
     prefix: Arc<str>,
     clock: Clock,
     timeout: Duration,
+    replica_acks: Option<ReplicaAcks>,
 }
 
 impl RedisStore {
@@ -76,216 +98,6 @@ impl RedisStore {
     /// How long one call may take unless [`with_command_timeout`](Self::with_command_timeout)
     /// says otherwise.
     pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-
-    /// Connects to a standalone Redis server at `url` (`redis://[user:password@]host:port/db`,
-    /// or `rediss://` with the `redis` crate's TLS features enabled) and checks that it
-    /// answers.
-    ///
-    /// The connection reconnects by itself after the server went away.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] for a malformed URL; [`Error::unavailable`] when the server cannot be
-    /// reached or does not answer within a second.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/").await?;
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn connect(url: &str) -> Result<Self, Error> {
-        let store = Self::connect_lazy(url)?;
-        store.ping().await?;
-        Ok(store)
-    }
-
-    /// Like [`connect`](Self::connect), but opens the connection on first use, so that an
-    /// application can start while Redis is down (its session requests fail until Redis is
-    /// up).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] for a malformed URL.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
-    /// let store = typed_sessions::RedisStore::connect_lazy("redis://127.0.0.1:6379/")?;
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn connect_lazy(url: &str) -> Result<Self, Error> {
-        let client = redis::Client::open(url).map_err(config_error)?;
-        // One attempt per (re)connection: while Redis is down a call fails at once instead of
-        // waiting out a backoff, and the first call after it is back reconnects (see
-        // `Connection::req_packed_command`).
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(0)
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(None);
-        let manager = ConnectionManager::new_lazy_with_config(client, config).map_err(map_error)?;
-        Ok(Self::new(Connection::Standalone(manager)))
-    }
-
-    /// Connects to a Redis Cluster through `urls`, some of its nodes, and checks that every
-    /// master answers.
-    ///
-    /// The cluster connection follows slot moves and reconnects to nodes by itself.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] for a malformed URL or an empty list; [`Error::unavailable`] when the
-    /// cluster cannot be reached or does not answer within a second.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let nodes = ["redis://10.0.0.1:6379/", "redis://10.0.0.2:6379/"];
-    /// let store = typed_sessions::RedisStore::connect_cluster(nodes).await?;
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn connect_cluster<I, S>(urls: I) -> Result<Self, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let store = Self::connect_cluster_lazy(urls)?;
-        store.ping().await?;
-        Ok(store)
-    }
-
-    /// Like [`connect_cluster`](Self::connect_cluster), but connects in the background, so that
-    /// an application can start while the cluster is down.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Config`] for a malformed URL or an empty list.
-    ///
-    /// # Panics
-    ///
-    /// Outside a Tokio runtime.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # #[tokio::main] async fn main() -> Result<(), typed_sessions::Error> {
-    /// let nodes = ["redis://10.0.0.1:6379/", "redis://10.0.0.2:6379/"];
-    /// let store = typed_sessions::RedisStore::connect_cluster_lazy(nodes)?;
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn connect_cluster_lazy<I, S>(urls: I) -> Result<Self, Error>
-    where
-        I: IntoIterator<Item = S>,
-        S: AsRef<str>,
-    {
-        let urls: Vec<String> = urls
-            .into_iter()
-            .map(|url| url.as_ref().to_owned())
-            .collect();
-        if urls.is_empty() {
-            return Err(Error::Config("no Redis Cluster node given".into()));
-        }
-        let client = ClusterClient::builder(urls)
-            .connection_timeout(CONNECT_TIMEOUT)
-            .build()
-            .map_err(config_error)?;
-        let connection = client.get_pending_async_connection_with_config(Default::default());
-        Ok(Self::new(Connection::Cluster(connection)))
-    }
-
-    fn new(connection: Connection) -> Self {
-        Self {
-            connection,
-            prefix: Self::DEFAULT_PREFIX.into(),
-            clock: Clock::system(),
-            timeout: Self::DEFAULT_COMMAND_TIMEOUT,
-        }
-    }
-
-    /// Puts every key under `prefix` instead of `session:`, so several applications can share
-    /// one Redis. On a Cluster, a prefix holding `{...}` is a hash tag that puts every session
-    /// in one slot, which defeats the point of the Cluster.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/")
-    ///     .await?
-    ///     .with_prefix("shop:session:");
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into().into();
-        self
-    }
-
-    /// Reads the time from `clock` instead of the system clock.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use typed_sessions::RedisStore;
-    /// use typed_sessions::clock::ManualClock;
-    ///
-    /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let clock = ManualClock::starting_now();
-    /// let store = RedisStore::connect("redis://127.0.0.1:6379/").await?.with_clock(clock);
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
-        self.clock = clock.into();
-        self
-    }
-
-    /// Bounds every call, retries and reconnection included, by `timeout` (default 500 ms);
-    /// a call that takes longer fails with [`Error::Timeout`].
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), typed_sessions::Error> {
-    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/")
-    ///     .await?
-    ///     .with_command_timeout(std::time::Duration::from_millis(200));
-    /// # let _ = store;
-    /// # Ok(())
-    /// # }
-    /// ```
-    #[must_use]
-    pub fn with_command_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
 
     /// The Redis key of `key`. On a Cluster its first two hex digits are a hash tag
     /// (`session:{ab}cdef…`): a session's keys before and after `regenerate()` must share a
@@ -311,6 +123,14 @@ impl RedisStore {
         }
     }
 
+    /// The bound of a write: the command timeout, plus the wait for replicas when on.
+    fn write_timeout(&self) -> Duration {
+        self.timeout
+            + self
+                .replica_acks
+                .map_or(Duration::ZERO, |acks| acks.timeout)
+    }
+
     async fn run_script(
         &self,
         script: &Script,
@@ -325,16 +145,23 @@ impl RedisStore {
             invocation.arg(arg);
         }
         let call = async {
-            let status: i64 = invocation
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(map_error)?;
+            let status: i64 = match self.replica_acks {
+                None => invocation
+                    .invoke_async(&mut self.connection.clone())
+                    .await
+                    .map_err(map_error)?,
+                Some(acks) => {
+                    let mut connection = self.connection.clone();
+                    let routing_key = self.key(keys[0]);
+                    (acks.invoke(&mut connection, &routing_key, script, &invocation)).await?
+                }
+            };
             if status < 0 {
                 return Err(not_a_session());
             }
             Ok(status)
         };
-        bounded(self.timeout, call).await
+        bounded(self.write_timeout(), call).await
     }
 }
 
@@ -342,11 +169,13 @@ impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The connection is left out: its URL may carry a password.
         let mode = match self.connection {
-            Connection::Standalone(_) => "standalone",
+            Connection::Standalone(connection::Server::Manager(_)) => "standalone",
+            Connection::Standalone(connection::Server::Sentinel(_)) => "sentinel",
             Connection::Cluster(_) => "cluster",
         };
         f.debug_struct("RedisStore")
             .field("mode", &mode)
+            .field("replica_acks", &self.replica_acks)
             .field("prefix", &self.prefix)
             .field("command_timeout", &self.timeout)
             .field("clock", &self.clock)
@@ -419,13 +248,18 @@ impl SessionStore for RedisStore {
 
     async fn remove(&self, key: &StoreKey) -> Result<(), Error> {
         let call = async {
+            if let Some(acks) = self.replica_acks {
+                return acks
+                    .delete(&mut self.connection.clone(), &self.key(key))
+                    .await;
+            }
             let mut cmd = redis::cmd("DEL");
             cmd.arg(self.key(key));
             cmd.exec_async(&mut self.connection.clone())
                 .await
                 .map_err(map_error)
         };
-        bounded(self.timeout, call).await
+        bounded(self.write_timeout(), call).await
     }
 
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
