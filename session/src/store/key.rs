@@ -56,6 +56,15 @@ impl StoreKey {
             .then_some(Self(bytes))
     }
 
+    /// The digest's 32 bytes.
+    pub(crate) fn digest(&self) -> [u8; STORE_KEY_LEN / 2] {
+        let mut digest = [0u8; STORE_KEY_LEN / 2];
+        for (byte, pair) in digest.iter_mut().zip(self.0.chunks_exact(2)) {
+            *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+        }
+        digest
+    }
+
     /// The key of a 32-byte digest.
     pub(crate) fn from_digest(digest: &[u8]) -> Self {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -65,6 +74,14 @@ impl StoreKey {
             pair[1] = DIGITS[usize::from(byte & 0xf)];
         }
         Self(hex)
+    }
+}
+
+/// The value of one lowercase hex digit (a [`StoreKey`] holds nothing else).
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        _ => digit - b'a' + 10,
     }
 }
 
@@ -98,6 +115,9 @@ mod tests {
     fn keys_round_trip_through_their_hex_form() {
         let key = StoreKey::from_digest(&[0xa5; 32]);
         assert_eq!(key.as_str(), "a5".repeat(32));
+        assert_eq!(key.digest(), [0xa5; 32]);
+        let digest: [u8; 32] = std::array::from_fn(|i| (i * 8) as u8);
+        assert_eq!(StoreKey::from_digest(&digest).digest(), digest);
         assert_eq!(StoreKey::from_digest_hex(key.as_str()), Some(key.clone()));
         assert_eq!(key.to_string(), key.as_str());
         assert_eq!(format!("{key:?}"), format!("StoreKey({:?})", key.as_str()));
