@@ -29,10 +29,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Sessions in Redis, on a standalone server or a Redis Cluster.
 ///
-/// - **Layout**: one hash per session under `<prefix><store key>` (prefix `session:` by
-///   default). Each session field is the hash field `f:<storage key>` holding its JSON; the
-///   hash fields `m:created` and `m:expires` hold the times in Unix milliseconds. One session is
-///   one key, hence one Cluster slot.
+/// - **Layout**: one hash per session under `<prefix>` (`session:` by default) and the store
+///   key's digest in base64url (see [`redis_key`](Self::redis_key)). Each session field is the
+///   hash field `f:<storage key>` holding its JSON; the hash fields `m:created` and `m:expires`
+///   hold the times in Unix milliseconds. One session is one key, hence one Cluster slot.
+/// - **Cost**: a load is one `HGETALL`; a patch, a touch and a new session are one `EVALSHA`
+///   of a script loaded once per connection, which runs three commands on the hash.
 /// - **Atomicity**: `create`, `patch` and `touch` are Lua scripts on that one key. A patch
 ///   writes only the changed fields (`HSET`), deletes the removed ones (`HDEL`) and moves the
 ///   expiry in one step, and only if the record is still live: it never re-creates a session
