@@ -17,6 +17,7 @@ pub mod apps;
 pub mod client;
 pub mod load;
 pub mod profile;
+pub mod wire;
 
 pub use apps::{Route, Row, Scenario, app, typed_app, typed_key, typed_routes};
 pub use client::Client;

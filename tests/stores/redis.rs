@@ -149,7 +149,7 @@ fn layout_is_one_hash_with_prefixed_fields() {
         );
         assert_eq!(store.create(&key, &record).await.unwrap(), Created::Stored);
 
-        let name = format!("ts-layout:{}", key.as_str());
+        let name = store.redis_key(&key);
         let mut raw = raw().await;
         let mut fields: Vec<String> = redis::cmd("HKEYS")
             .arg(&name)
@@ -226,7 +226,7 @@ fn corrupt_records_are_errors() {
         };
 
         let no_metadata = fresh_key();
-        let name = format!("ts-corrupt:{}", no_metadata.as_str());
+        let name = store.redis_key(&no_metadata);
         plant(&mut raw, redis::cmd("HSET").arg(&name).arg("f:a").arg("1")).await;
         assert_corrupt(store.load(&no_metadata).await);
         assert_corrupt(store.patch(&no_metadata, &some_patch()).await);
@@ -238,7 +238,7 @@ fn corrupt_records_are_errors() {
         );
 
         let bad_json = fresh_key();
-        let name = format!("ts-corrupt:{}", bad_json.as_str());
+        let name = store.redis_key(&bad_json);
         let cmd = redis::cmd("HSET")
             .arg(&name)
             .arg("m:created")
@@ -252,7 +252,7 @@ fn corrupt_records_are_errors() {
         assert_corrupt(store.load(&bad_json).await);
 
         let bad_time = fresh_key();
-        let name = format!("ts-corrupt:{}", bad_time.as_str());
+        let name = store.redis_key(&bad_time);
         plant(
             &mut raw,
             redis::cmd("HSET")
@@ -266,7 +266,7 @@ fn corrupt_records_are_errors() {
         assert_corrupt(store.load(&bad_time).await);
 
         let not_a_hash = fresh_key();
-        let name = format!("ts-corrupt:{}", not_a_hash.as_str());
+        let name = store.redis_key(&not_a_hash);
         plant(&mut raw, redis::cmd("SET").arg(&name).arg("plain string")).await;
         assert_corrupt(store.load(&not_a_hash).await);
         assert_corrupt(store.patch(&not_a_hash, &some_patch()).await);
@@ -338,7 +338,7 @@ fn liveness_follows_the_store_clock() {
         assert_same_record(&store.load(&key).await.unwrap().unwrap(), &fresh);
 
         // Redis keeps the key for the record's remaining lifetime by that clock.
-        let name = format!("session:{}", key.as_str());
+        let name = store.redis_key(&key);
         let pttl: i64 = redis::cmd("PTTL")
             .arg(&name)
             .query_async(&mut raw().await)

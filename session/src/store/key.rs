@@ -56,6 +56,16 @@ impl StoreKey {
             .then_some(Self(bytes))
     }
 
+    /// The digest's 32 bytes (the Redis store's keys encode them more tightly than hex).
+    #[cfg(feature = "redis")]
+    pub(crate) fn digest(&self) -> [u8; STORE_KEY_LEN / 2] {
+        let mut digest = [0u8; STORE_KEY_LEN / 2];
+        for (byte, pair) in digest.iter_mut().zip(self.0.chunks_exact(2)) {
+            *byte = (hex_value(pair[0]) << 4) | hex_value(pair[1]);
+        }
+        digest
+    }
+
     /// The key of a 32-byte digest.
     pub(crate) fn from_digest(digest: &[u8]) -> Self {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -65,6 +75,15 @@ impl StoreKey {
             pair[1] = DIGITS[usize::from(byte & 0xf)];
         }
         Self(hex)
+    }
+}
+
+/// The value of one lowercase hex digit (a [`StoreKey`] holds nothing else).
+#[cfg(feature = "redis")]
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        _ => digit - b'a' + 10,
     }
 }
 
@@ -104,5 +123,13 @@ mod tests {
         assert!(StoreKey::from_digest_hex("A".repeat(64)).is_none());
         assert!(StoreKey::from_digest_hex("a".repeat(63)).is_none());
         assert!(StoreKey::from_digest_hex("é".repeat(32)).is_none());
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn keys_give_back_their_digest() {
+        assert_eq!(StoreKey::from_digest(&[0xa5; 32]).digest(), [0xa5; 32]);
+        let digest: [u8; 32] = std::array::from_fn(|i| (i * 8) as u8);
+        assert_eq!(StoreKey::from_digest(&digest).digest(), digest);
     }
 }

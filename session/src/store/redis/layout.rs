@@ -19,64 +19,93 @@ const EXPIRES: &str = "m:expires";
 /// metadata fields.
 const DATA: &str = "f:";
 
-/// Stores `KEYS[1]` unless a live record holds it.
-/// ARGV: now, created, expires, ttl (all ms), then data field/value pairs.
-/// Returns 1 created, 0 a live record exists, -1 the key holds something else.
-const CREATE: &str = r"
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'hash' then
-  local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
-  if not expires then return -1 end
-  if expires > tonumber(ARGV[1]) then return 0 end
-  redis.call('DEL', KEYS[1])
-elseif kind ~= 'none' then
-  return -1
-end
-redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3])
-for i = 5, #ARGV, 2 do
-  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
-";
-
-/// Lua: returns 0 from the script unless `KEYS[1]` holds a live session record, -1 if it holds
-/// something else. `ARGV[1]` is now (ms).
-macro_rules! return_unless_live {
-    () => {
-        r"
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind == 'none' then return 0 end
-if kind ~= 'hash' then return -1 end
-local expires = tonumber(redis.call('HGET', KEYS[1], 'm:expires'))
-if not expires then return -1 end
-if expires <= tonumber(ARGV[1]) then return 0 end
-"
+/// Lua: sets the local `$name` to the number in `m:expires` of the hash at `$key`; returns -1
+/// from the script if `$key` holds something other than a hash (the error of `HGET` on another
+/// type), and leaves `$name` nil when the field is missing or not a number.
+macro_rules! read_expiry {
+    ($key:literal, $name:literal) => {
+        concat!(
+            "local ",
+            $name,
+            " = redis.pcall('HGET', ",
+            $key,
+            ", 'm:expires')\n",
+            "if type(",
+            $name,
+            ") == 'table' then return -1 end\n",
+            $name,
+            " = tonumber(",
+            $name,
+            ")\n"
+        )
     };
 }
 
-/// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`, moves its
-/// expiry, and returns 1 from the script.
+/// Stores `KEYS[1]` unless a live record holds it.
+/// ARGV: now, created, expires (all ms), then data field/value pairs.
+/// Returns 1 created, 0 a live record exists, -1 the key holds something else.
+///
+/// A new id's key is free: that path is `EXISTS`, one `HSET`, `PEXPIRE`.
+const CREATE: &str = concat!(
+    r"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+",
+    read_expiry!("KEYS[1]", "expires"),
+    r"
+  if not expires then return -1 end
+  if expires > tonumber(ARGV[1]) then return 0 end
+  redis.call('DEL', KEYS[1])
+end
+redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) - tonumber(ARGV[1]), 1))
+return 1
+"
+);
+
+/// Lua: returns 0 from the script unless `KEYS[1]` holds a live session record, -1 if it holds
+/// something else (a hash without a readable `m:expires` included). `ARGV[1]` is now (ms).
+///
+/// One `HGET` for a session; `EXISTS` only when that found no expiry.
+macro_rules! return_unless_live {
+    () => {
+        concat!(
+            read_expiry!("KEYS[1]", "expires"),
+            r"
+if not expires then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+  return 0
+end
+if expires <= tonumber(ARGV[1]) then return 0 end
+"
+        )
+    };
+}
+
+/// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`: one `HDEL` for
+/// the removed fields (if any), one `HSET` for the changed ones and the expiry, one `PEXPIRE`
+/// for the remaining lifetime; returns 1 from the script.
 macro_rules! apply_patch_to_target {
     () => {
         r"
-local removed = tonumber(ARGV[4])
-for i = 5, 4 + removed do
-  redis.call('HDEL', target, ARGV[i])
+local removed = tonumber(ARGV[3])
+if removed > 0 then
+  redis.call('HDEL', target, unpack(ARGV, 4, 3 + removed))
 end
-for i = 5 + removed, #ARGV, 2 do
-  redis.call('HSET', target, ARGV[i], ARGV[i + 1])
-end
-redis.call('HSET', target, 'm:expires', ARGV[2])
-redis.call('PEXPIRE', target, ARGV[3])
+redis.call('HSET', target, 'm:expires', ARGV[2], unpack(ARGV, 4 + removed))
+redis.call('PEXPIRE', target, math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1))
 return 1
 "
     };
 }
 
 /// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
-/// ARGV: now, expires, ttl (all ms), the number n of removed fields, n removed fields, then
+/// ARGV: now, expires (both ms), the number n of removed fields, n removed fields, then
 /// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
+///
+/// The time to live Redis keeps the key is `expires - now`, relative to the store's clock rather
+/// than an absolute `PEXPIREAT`, so that Redis keeps the key exactly as long as the store
+/// considers it live even when that clock is not Redis's (a manual clock in tests, or clock skew
+/// between hosts).
 const PATCH: &str = concat!(
     return_unless_live!(),
     "local target = KEYS[1]\n",
@@ -90,13 +119,12 @@ const PATCH: &str = concat!(
 const REKEY: &str = concat!(
     return_unless_live!(),
     r"
-local taken = redis.call('TYPE', KEYS[2]).ok
-if taken == 'hash' then
-  local deadline = tonumber(redis.call('HGET', KEYS[2], 'm:expires'))
+if redis.call('EXISTS', KEYS[2]) == 1 then
+",
+    read_expiry!("KEYS[2]", "deadline"),
+    r"
   if not deadline then return -1 end
   if deadline > tonumber(ARGV[1]) then return 2 end
-elseif taken ~= 'none' then
-  return -1
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 local target = KEYS[2]
@@ -125,13 +153,12 @@ pub(super) fn applied(status: i64) -> Result<Updated, Error> {
     })
 }
 
-/// The arguments of [`PATCH`] and [`REKEY`]: now, the expiry and the time to live (ms), the
-/// removed fields and the changed ones.
+/// The arguments of [`PATCH`] and [`REKEY`]: now and the expiry (ms), the removed fields and
+/// the changed ones.
 pub(super) fn patch_args(now: OffsetDateTime, patch: &Patch) -> Vec<Vec<u8>> {
     let mut args = vec![
         millis(now).to_string().into_bytes(),
         millis(patch.expires()).to_string().into_bytes(),
-        ttl(now, patch.expires()).to_string().into_bytes(),
         patch.removed().len().to_string().into_bytes(),
     ];
     args.extend(patch.removed().iter().map(|name| data_field(name)));
@@ -155,15 +182,6 @@ pub(super) fn push_fields(args: &mut Vec<Vec<u8>>, fields: &Fields) {
 pub(super) fn millis(at: OffsetDateTime) -> i64 {
     // `OffsetDateTime`'s whole range fits in i64 milliseconds: the fallback is unreachable.
     i64::try_from(at.unix_timestamp_nanos().div_euclid(1_000_000)).unwrap_or(i64::MAX)
-}
-
-/// How long Redis should keep a record expiring at `expires`, in milliseconds.
-///
-/// Relative to the store's clock rather than an absolute `PEXPIREAT`, so that Redis keeps the
-/// key exactly as long as the store considers it live even when that clock is not Redis's
-/// (a manual clock in tests, or clock skew between hosts).
-pub(super) fn ttl(now: OffsetDateTime, expires: OffsetDateTime) -> i64 {
-    millis(expires).saturating_sub(millis(now)).max(1)
 }
 
 pub(super) fn parse_record(hash: HashMap<Vec<u8>, Vec<u8>>) -> Result<Record, Error> {

@@ -23,7 +23,7 @@ use crate::store::{SessionStore, bounded};
 use connection::{Connection, map_error, not_a_session};
 use layout::{
     CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
-    push_fields, rekeyed, ttl,
+    push_fields, rekeyed,
 };
 use replicas::ReplicaAcks;
 
@@ -32,10 +32,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Sessions in Redis, on a standalone server or a Redis Cluster.
 ///
-/// - **Layout**: one hash per session under `<prefix><store key>` (prefix `session:` by
-///   default). Each session field is the hash field `f:<storage key>` holding its JSON; the
-///   hash fields `m:created` and `m:expires` hold the times in Unix milliseconds. One session is
-///   one key, hence one Cluster slot.
+/// - **Layout**: one hash per session under `<prefix>` (`session:` by default) and the store
+///   key's digest in base64url (see [`redis_key`](Self::redis_key)). Each session field is the
+///   hash field `f:<storage key>` holding its JSON; the hash fields `m:created` and `m:expires`
+///   hold the times in Unix milliseconds. One session is one key, hence one Cluster slot.
+/// - **Cost**: a load is one `HGETALL`; a patch, a touch and a new session are one `EVALSHA`
+///   of a script loaded once per connection, which runs three commands on the hash.
 /// - **Atomicity**: `create`, `patch` and `touch` are Lua scripts on that one key. A patch
 ///   writes only the changed fields (`HSET`), deletes the removed ones (`HDEL`) and moves the
 ///   expiry in one step, and only if the record is still live: it never re-creates a session
@@ -99,16 +101,42 @@ impl RedisStore {
     /// says otherwise.
     pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
 
-    /// The Redis key of `key`. On a Cluster its first two hex digits are a hash tag
-    /// (`session:{ab}cdef…`): a session's keys before and after `regenerate()` must share a
-    /// slot to move in one script, and with 256 tags a matching new id is drawn in about 256
-    /// tries, while the sessions still spread over 256 slots.
-    fn key(&self, key: &StoreKey) -> String {
-        let hex = key.as_str();
+    /// The Redis key a session is kept under: the prefix, then the store key's SHA-256 digest
+    /// in base64url (43 characters). On a Cluster the digest's first byte comes first as two hex
+    /// digits in a hash tag, then the other 31 bytes in base64url (`session:{ab}…`): a session's
+    /// keys before and after `regenerate()` must share a slot to move in one script, and with 256
+    /// tags a matching new id is drawn in about 256 tries, while the sessions still spread over
+    /// 256 slots.
+    ///
+    /// For operators and tests that look at Redis directly (`redis-cli HGETALL <key>`).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use typed_sessions::store::StoreKey;
+    ///
+    /// # async fn run() -> Result<(), typed_sessions::Error> {
+    /// let store = typed_sessions::RedisStore::connect("redis://127.0.0.1:6379/").await?;
+    /// let key = StoreKey::from_digest_hex("00".repeat(32)).unwrap();
+    /// assert_eq!(store.redis_key(&key), format!("session:{}", "A".repeat(43)));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn redis_key(&self, key: &StoreKey) -> String {
+        let digest = key.digest();
+        let mut name = String::with_capacity(self.prefix.len() + 47);
+        name.push_str(&self.prefix);
         match self.connection {
-            Connection::Standalone(_) => format!("{}{hex}", self.prefix),
-            Connection::Cluster(_) => format!("{}{{{}}}{}", self.prefix, &hex[..2], &hex[2..]),
+            Connection::Standalone(_) => crate::b64::encode_into(&digest, &mut name),
+            Connection::Cluster(_) => {
+                let tag = &key.as_str()[..2];
+                name.push('{');
+                name.push_str(tag);
+                name.push('}');
+                crate::b64::encode_into(&digest[1..], &mut name);
+            }
         }
+        name
     }
 
     /// Checks that the server (every Cluster master) answers within the connect timeout.
@@ -139,7 +167,7 @@ impl RedisStore {
     ) -> Result<i64, Error> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
-            invocation.key(self.key(key));
+            invocation.key(self.redis_key(key));
         }
         for arg in args {
             invocation.arg(arg);
@@ -152,7 +180,7 @@ impl RedisStore {
                     .map_err(map_error)?,
                 Some(acks) => {
                     let mut connection = self.connection.clone();
-                    let routing_key = self.key(keys[0]);
+                    let routing_key = self.redis_key(keys[0]);
                     (acks.invoke(&mut connection, &routing_key, script, &invocation)).await?
                 }
             };
@@ -188,7 +216,7 @@ impl SessionStore for RedisStore {
         let now = self.clock.now();
         let call = async {
             let mut cmd = redis::cmd("HGETALL");
-            cmd.arg(self.key(key));
+            cmd.arg(self.redis_key(key));
             let hash: HashMap<Vec<u8>, Vec<u8>> = cmd
                 .query_async(&mut self.connection.clone())
                 .await
@@ -208,7 +236,6 @@ impl SessionStore for RedisStore {
             millis(now).to_string().into_bytes(),
             millis(record.created()).to_string().into_bytes(),
             millis(record.expires()).to_string().into_bytes(),
-            ttl(now, record.expires()).to_string().into_bytes(),
         ];
         push_fields(&mut args, record.fields());
         match self.run_script(&CREATE_SCRIPT, &[key], args).await? {
@@ -235,7 +262,7 @@ impl SessionStore for RedisStore {
         match self.connection {
             Connection::Standalone(_) => true,
             Connection::Cluster(_) => {
-                let slot = |key| redis::cluster_routing::Slot::for_key(self.key(key));
+                let slot = |key| redis::cluster_routing::Slot::for_key(self.redis_key(key));
                 slot(old) == slot(new)
             }
         }
@@ -250,11 +277,11 @@ impl SessionStore for RedisStore {
         let call = async {
             if let Some(acks) = self.replica_acks {
                 return acks
-                    .delete(&mut self.connection.clone(), &self.key(key))
+                    .delete(&mut self.connection.clone(), &self.redis_key(key))
                     .await;
             }
             let mut cmd = redis::cmd("DEL");
-            cmd.arg(self.key(key));
+            cmd.arg(self.redis_key(key));
             cmd.exec_async(&mut self.connection.clone())
                 .await
                 .map_err(map_error)
@@ -267,7 +294,6 @@ impl SessionStore for RedisStore {
         let args = vec![
             millis(now).to_string().into_bytes(),
             millis(expires).to_string().into_bytes(),
-            ttl(now, expires).to_string().into_bytes(),
             b"0".to_vec(),
         ];
         applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)

@@ -9,7 +9,7 @@ use sqlx::{Pool, Row, Sqlite};
 use time::OffsetDateTime;
 
 use super::SqlStore;
-use super::connect::connect_error;
+use super::connect::{TEST_BEFORE_ACQUIRE, connect_error};
 use super::dialect::{DbQuery, SqlDialect, pool_calls, sealed};
 use super::errors::corrupt_column;
 use super::json_text::{self, JsonFunctions, decode_text_row};
@@ -141,7 +141,9 @@ impl SqlDialect for Sqlite {
             .map_err(connect_error::<Self>)?
             .create_if_missing(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(TEST_BEFORE_ACQUIRE);
         let pool = if is_in_memory(url) {
             // Each connection to `:memory:` is its own database, which vanishes with its last
             // connection: one connection, kept open for the pool's whole life.
