@@ -459,6 +459,44 @@ fn rejects_skip_with_stored_field_attributes_in_either_order() {
 }
 
 #[test]
+fn rejects_keys_and_namespaces_reserved_for_the_library() {
+    assert_errors(
+        parse_quote! {
+            struct Login {
+                #[session(rename = "$lifetime")]
+                remember: bool,
+                user: Option<String>,
+            }
+        },
+        &[
+            "session key `$lifetime` must not start with `$`: keys starting with `$` are \
+             reserved for typed-sessions' own data; choose another `#[session(rename = \"...\")]`",
+        ],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(namespace = "$meta")]
+            struct Login {
+                user: Option<String>,
+            }
+        },
+        &[
+            "session namespaces must not start with `$`: keys starting with `$` are reserved for \
+             typed-sessions' own data",
+        ],
+    );
+    assert!(
+        errors(&parse_quote! {
+            struct Price {
+                #[session(rename = "us$")]
+                dollars: u64,
+            }
+        })
+        .is_empty()
+    );
+}
+
+#[test]
 fn rejects_two_fields_with_one_key() {
     assert_errors(
         parse_quote! {

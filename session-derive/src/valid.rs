@@ -9,6 +9,33 @@ use crate::ctxt::Ctxt;
 pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
     check_generics(cx, input);
     check_keys(cx, input);
+    check_reserved(cx, input);
+}
+
+/// Storage keys starting with `$` hold the library's own data beside the fields (a session's
+/// lifetime): a field stored under one would overwrite it.
+fn check_reserved(cx: &Ctxt, input: &Input<'_>) {
+    let reserved = |key: &str| key.starts_with('$');
+    if let Some(namespace) = &input.namespace
+        && reserved(&namespace.value())
+    {
+        cx.syn_error(syn::Error::new(
+            namespace.span(),
+            "session namespaces must not start with `$`: keys starting with `$` are reserved \
+             for typed-sessions' own data",
+        ));
+        return;
+    }
+    for field in input.stored().filter(|field| reserved(&field.key)) {
+        cx.syn_error(syn::Error::new(
+            field.key_span(),
+            format!(
+                "session key `{}` must not start with `$`: keys starting with `$` are reserved \
+                 for typed-sessions' own data; choose another `#[session(rename = \"...\")]`",
+                field.key
+            ),
+        ));
+    }
 }
 
 /// A session type is stored under fixed keys and must be `'static`, so generic parameters would

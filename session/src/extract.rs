@@ -16,6 +16,7 @@ use crate::commit;
 use crate::data::SessionData;
 use crate::failure;
 use crate::id::SessionId;
+use crate::lifetime::{self, Lifetime};
 use crate::request::{Handle, RequestState};
 use crate::store::Fields;
 
@@ -132,6 +133,82 @@ impl<T: SessionData> Session<T> {
     pub fn expires_at(&self) -> Option<OffsetDateTime> {
         let session = self.state.lock();
         (!session.is_new()).then_some(session.expires())
+    }
+
+    /// Gives this session its own lifetime: "remember me for 30 days" in a persistent cookie,
+    /// or a browser-session cookie, with its own idle and absolute timeouts, each cut to the
+    /// layer's [`with_max_lifetime`](crate::SessionLayer::with_max_lifetime). Saved with the
+    /// session (so it starts one, like a field would), kept across requests, idle refreshes,
+    /// `regenerate()` and key rotation; `destroy()` forgets it. The absolute timeout still
+    /// counts from the session's creation. [`expires_at`](Self::expires_at) reflects it from
+    /// the next request on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// use typed_sessions::lifetime::Lifetime;
+    ///
+    /// async fn login(mut visit: Session<Visit>, remember_me: bool) {
+    ///     visit.regenerate();
+    ///     visit.user = Some("ann".into());
+    ///     if remember_me {
+    ///         visit.set_lifetime(Lifetime::remember_for(Duration::from_secs(30 * 24 * 3600)));
+    ///     } else {
+    ///         visit.set_lifetime(Lifetime::browser_session());
+    ///     }
+    /// }
+    /// ```
+    pub fn set_lifetime(&mut self, lifetime: Lifetime) {
+        // No default equals an object: the value is always written.
+        self.state
+            .lock()
+            .set_field(lifetime::KEY, lifetime.to_value(), || Ok(Value::Null));
+    }
+
+    /// Drops this session's own lifetime: the layer's timeouts and cookie apply again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn forget_me(mut visit: Session<Visit>) {
+    ///     visit.reset_lifetime();
+    ///     assert_eq!(visit.lifetime(), None);
+    /// }
+    /// ```
+    pub fn reset_lifetime(&mut self) {
+        let mut session = self.state.lock();
+        if session.fields().contains_key(lifetime::KEY) {
+            session.set_field(lifetime::KEY, Value::Null, || Ok(Value::Null));
+        }
+    }
+
+    /// The lifetime this session was given with [`set_lifetime`](Self::set_lifetime), as
+    /// chosen (before the layer's maximum cuts it); `None`: the layer's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> &'static str {
+    ///     match visit.lifetime() {
+    ///         Some(lifetime) if lifetime.is_persistent() => "remembered",
+    ///         Some(_) => "until the browser closes",
+    ///         None => "the usual",
+    ///     }
+    /// }
+    /// ```
+    pub fn lifetime(&self) -> Option<Lifetime> {
+        Lifetime::stored(self.state.lock().fields())
     }
 
     /// Gives the session a new id and keeps its data: the old id stops working when the

@@ -128,6 +128,7 @@ mod failure;
 mod id;
 mod key;
 mod layer;
+pub mod lifetime;
 mod plain_http;
 mod request;
 pub mod service;

@@ -20,6 +20,7 @@ mod header_transport;
 mod ids;
 mod key_rotation;
 mod layer;
+mod lifetime;
 mod local_development;
 mod malformed_input;
 mod observability;
