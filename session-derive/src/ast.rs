@@ -107,6 +107,11 @@ impl Field<'_> {
         self.attrs.skip.is_some()
     }
 
+    /// Whether the field is `#[session(flash)]`.
+    pub(crate) fn is_flash(&self) -> bool {
+        self.attrs.flash.is_some()
+    }
+
     /// Where the storage key was written: the `rename` string, else the field's name.
     pub(crate) fn key_span(&self) -> Span {
         match &self.attrs.rename {

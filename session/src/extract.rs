@@ -52,8 +52,12 @@ use crate::store::Fields;
 /// ```
 pub struct Session<T: SessionData> {
     value: T,
-    /// The fields' encodings when the value was first mutably borrowed.
+    /// The fields' encodings when the value was first mutably borrowed (or extracted, when it
+    /// holds a flash field to consume).
     snapshot: Option<Vec<Value>>,
+    /// Flash fields were loaded and not yet consumed: the first flush removes those the handler
+    /// did not set again.
+    flash_pending: bool,
     state: Arc<RequestState>,
     epoch: u64,
 }
@@ -252,6 +256,7 @@ impl<T: SessionData> Session<T> {
         drop(session);
         self.value = T::decode(&Fields::new());
         self.snapshot = None;
+        self.flash_pending = false;
     }
 
     /// Saves the session now rather than when the response is sent, and reports the outcome.
@@ -302,6 +307,7 @@ impl<T: SessionData> Session<T> {
         let Some(before) = &self.snapshot else {
             return;
         };
+        let consume = std::mem::take(&mut self.flash_pending);
         let mut session = self.state.lock();
         if session.epoch() != self.epoch {
             return;
@@ -316,6 +322,10 @@ impl<T: SessionData> Session<T> {
         for (index, (key, value)) in T::KEYS.iter().zip(&after).enumerate() {
             if before.get(index) != Some(value) {
                 session.set_field(key, value.clone(), || T::encode_default(index));
+            } else if consume && T::FLASH.contains(&index) && session.fields().contains_key(*key) {
+                // A flash field read and not set again: consumed. Null against a Null default
+                // is stored as absent, a removal of that one field.
+                session.set_field(key, Value::Null, || Ok(Value::Null));
             }
         }
         drop(session);
@@ -354,6 +364,7 @@ impl<T: SessionData + Clone> Clone for Session<T> {
         Self {
             value: self.value.clone(),
             snapshot: self.snapshot.clone(),
+            flash_pending: self.flash_pending,
             state: self.state.clone(),
             epoch: self.epoch,
         }
@@ -386,13 +397,22 @@ where
             state.note_load_failure(error.status());
             return Err(SessionRejection::Load(error));
         }
-        let (value, epoch) = {
+        let (value, epoch, flash) = {
             let session = state.lock();
-            (T::decode(session.fields()), session.epoch())
+            let fields = session.fields();
+            let flash = T::FLASH
+                .iter()
+                .filter_map(|&index| T::KEYS.get(index))
+                .any(|key| fields.contains_key(*key));
+            (T::decode(fields), session.epoch(), flash)
         };
+        // Flash fields to consume: the snapshot is the loaded value, so that the handle's drop
+        // can tell a flash field set again from one only read.
+        let snapshot = flash.then(|| value.encode().unwrap_or_default());
         Ok(Self {
             value,
-            snapshot: None,
+            snapshot,
+            flash_pending: flash,
             state,
             epoch,
         })

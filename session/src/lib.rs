@@ -125,6 +125,7 @@ mod error;
 mod expiry;
 mod extract;
 mod failure;
+pub mod flash;
 mod id;
 mod key;
 mod layer;

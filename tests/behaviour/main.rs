@@ -16,6 +16,7 @@ mod errors;
 mod example_keys;
 mod expiry;
 mod fixation;
+mod flash;
 mod header_transport;
 mod ids;
 mod key_rotation;
