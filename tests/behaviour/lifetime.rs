@@ -330,8 +330,42 @@ on_backends!(
         let app = app(backend);
         let cookie = app.get("/remember", None).await.replay();
         let key = store_key_of(&cookie);
-        // Behind the library's back: the stored lifetime claims a year, and so does the
-        // record's expiry.
+        // Behind the library's back (raw SQL, a Redis `HSET`): the stored lifetime claims a
+        // year.
+        let a_year = json!({"p": true, "i": null, "a": 365_i64 * 24 * 3600 * 1000});
+        app.spy()
+            .inner
+            .overwrite_field(&key, "$lifetime", &a_year)
+            .await;
+        let claimed = app.get("/lifetime", Some(&cookie)).await.body;
+        assert!(
+            claimed.contains("31536000000"),
+            "the edit landed: {claimed}"
+        );
+
+        // The next write stores and sends the maximum (60 s from creation), not a year.
+        app.advance(SECOND);
+        let r = app.get("/count", Some(&cookie)).await;
+        let set = r
+            .session_cookie()
+            .expect("a persistent cookie follows the write");
+        assert_eq!(max_age(&set), Some(59), "{set}");
+        app.advance(58 * SECOND);
+        assert_eq!(app.get("/read", Some(&cookie)).await.body, "hello");
+        app.advance(SECOND);
+        assert_eq!(app.get("/read", Some(&cookie)).await.body, "");
+    }
+);
+
+on_backends!(
+    a_record_claiming_a_far_expiry_is_cut_on_load,
+    [Memory],
+    |backend| async move {
+        let app = app(backend);
+        let cookie = app.get("/remember", None).await.replay();
+        let key = store_key_of(&cookie);
+        // Written through the store itself, behind the layer: the stored lifetime claims a
+        // year, and so does the record's expiry, which the store then keeps that long.
         let a_year = 365 * 24 * 3600 * SECOND;
         let mut changed = Fields::new();
         changed.insert(
@@ -340,7 +374,7 @@ on_backends!(
         );
         let far = app.clock.now() + a_year;
         let patch = Patch::new(changed, Vec::new(), far);
-        app.spy().patch(&key, &patch).await.unwrap();
+        app.spy().inner.patch(&key, &patch).await.unwrap();
         let claimed = app.get("/lifetime", Some(&cookie)).await.body;
         assert!(
             claimed.contains("31536000000"),
