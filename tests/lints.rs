@@ -165,6 +165,9 @@ mod silenced {
         >,
         /// An alias of a long type, with `Option<Option<_>>`.
         alias: Option<Option<Nested>>,
+        /// A flash field with a qualified type.
+        #[session(flash)]
+        notice: std::option::Option<std::string::String>,
     }
 
     /// A whole session type on its way out.
@@ -188,8 +191,10 @@ mod silenced {
                 "strict.count",
                 "strict.nested",
                 "strict.alias",
+                "strict.notice",
             ]
         );
+        assert_eq!(Strict::FLASH, &[8]);
         let decoded = Strict::decode(&stored(json!({
             "strict.views": 2_u32,
             "strict.old_views": 5_u32,
@@ -206,6 +211,7 @@ mod silenced {
             count: OldCount(7),
             nested: Nested::new(),
             alias: None,
+            notice: None,
         };
         assert_eq!(decoded, expected);
         assert_eq!(

@@ -15,6 +15,8 @@ pub(crate) struct Input<'a> {
     pub(crate) original: &'a DeriveInput,
     /// Every field, skipped or not, in declaration order.
     pub(crate) fields: Vec<Field<'a>>,
+    /// `#[session(namespace = "...")]`, where it was written.
+    pub(crate) namespace: Option<syn::LitStr>,
     /// Where the generated code finds typed-sessions: `#[session(crate = "...")]`, else
     /// `::typed_sessions`.
     pub(crate) krate: Path,
@@ -61,6 +63,7 @@ impl<'a> Input<'a> {
                 return None;
             }
         };
+        let namespace = attrs.namespace.clone();
         let prefix = match &attrs.namespace {
             Some(namespace) => format!("{}.", namespace.value()),
             None => String::new(),
@@ -86,6 +89,7 @@ impl<'a> Input<'a> {
             .collect();
         Some(Self {
             original: node,
+            namespace,
             fields,
             krate: attrs.krate.unwrap_or_else(default_crate),
         })
@@ -101,6 +105,11 @@ impl Field<'_> {
     /// Whether the field is `#[session(skip)]`.
     pub(crate) fn is_skipped(&self) -> bool {
         self.attrs.skip.is_some()
+    }
+
+    /// Whether the field is `#[session(flash)]`.
+    pub(crate) fn is_flash(&self) -> bool {
+        self.attrs.flash.is_some()
     }
 
     /// Where the storage key was written: the `rename` string, else the field's name.

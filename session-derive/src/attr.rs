@@ -29,6 +29,8 @@ pub(crate) struct Field {
     pub(crate) default: Option<ExprPath>,
     /// `skip`: the word itself, kept for its span.
     pub(crate) skip: Option<Path>,
+    /// `flash`: the word itself, kept for its span.
+    pub(crate) flash: Option<Path>,
 }
 
 /// Parses the struct's `#[session(...)]` attributes.
@@ -83,6 +85,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                     .and_then(|lit| function_path(cx, &lit));
                 if field.skip.is_some() {
                     conflict(cx, &meta.path, "default", "skip");
+                } else if field.flash.is_some() {
+                    flash_default(cx, &meta.path);
                 } else if first {
                     field.default = path;
                 }
@@ -95,13 +99,27 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                     conflict(cx, &meta.path, "skip", "rename");
                 } else if seen.has("default") {
                     conflict(cx, &meta.path, "skip", "default");
+                } else if seen.has("flash") {
+                    conflict(cx, &meta.path, "skip", "flash");
                 } else if first {
                     field.skip = Some(meta.path.clone());
+                }
+            } else if meta.path.is_ident("flash") {
+                let first = seen.first(cx, &meta.path, "flash");
+                if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                    skip_value(&meta)?;
+                    cx.syn_error(meta.error("`flash` takes no value; write `#[session(flash)]`"));
+                } else if seen.has("skip") {
+                    conflict(cx, &meta.path, "flash", "skip");
+                } else if seen.has("default") {
+                    flash_default(cx, &meta.path);
+                } else if first {
+                    field.flash = Some(meta.path.clone());
                 }
             } else {
                 return Err(unknown(
                     &meta,
-                    "expected one of `rename`, `default`, `skip`",
+                    "expected one of `rename`, `default`, `skip`, `flash`",
                 ));
             }
             Ok(())
@@ -229,6 +247,15 @@ fn conflict(cx: &Ctxt, path: &Path, name: &str, other: &str) {
             "session attribute `{name}` cannot be combined with `{other}`: a skipped field is \
              never stored and always starts from `Default::default()`"
         ),
+    );
+}
+
+/// Reports `default` and `flash` on one field, at the later of the two.
+fn flash_default(cx: &Ctxt, path: &Path) {
+    cx.error_spanned_by(
+        path,
+        "session attributes `flash` and `default` cannot be combined: a consumed flash field \
+         goes back to its empty value, `Default::default()`",
     );
 }
 

@@ -58,6 +58,7 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
         stored.iter().map(|field| assertion(field, path)).collect();
     let inits = input.fields.iter().map(|field| init(field, &fields, path));
     let bind_defaults = stored.iter().map(|field| bind_default(field));
+    let flash = flash_const(&stored);
     let attrs = lints::impl_attrs(input.original);
 
     quote! {
@@ -65,6 +66,7 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
             #attrs
             impl #krate::SessionData for #ident {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
+                #flash
 
                 fn decode(#fields: &#krate::__private::Fields) -> Self {
                     #(#assert_all)*
@@ -97,6 +99,21 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// `const FLASH` listing the flash fields' indices in `KEYS`; nothing without flash fields
+/// (the trait's default, none).
+fn flash_const(stored: &[&Field<'_>]) -> TokenStream {
+    let flash: Vec<Literal> = stored
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| field.is_flash())
+        .map(|(index, _)| Literal::usize_unsuffixed(index))
+        .collect();
+    if flash.is_empty() {
+        return TokenStream::new();
+    }
+    quote!(const FLASH: &'static [usize] = &[#(#flash),*];)
 }
 
 /// The field's storage key as a string literal, spanned where it was written.
@@ -187,6 +204,8 @@ fn assertion(field: &Field<'_>, krate: &Path) -> TokenStream {
     let krate = crate_at(krate, ty.span());
     let helper = if field.is_skipped() {
         "assert_skipped"
+    } else if field.is_flash() {
+        "assert_flash"
     } else if field.attrs.default.is_some() {
         "assert_stored"
     } else {

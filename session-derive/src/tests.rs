@@ -223,7 +223,10 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
                 views: u32,
             }
         },
-        &["unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`"],
+        &[
+            "unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`, \
+             `flash`",
+        ],
     );
     assert_errors(
         parse_quote! {
@@ -234,7 +237,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
         },
         &[
             "unknown session attribute `serde::rename`; expected one of `rename`, `default`, \
-             `skip`",
+             `skip`, `flash`",
         ],
     );
     assert_errors(
@@ -254,7 +257,8 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
         },
         &[
             "unknown session attribute `rename`; expected one of `namespace`, `crate`",
-            "unknown session attribute `namespace`; expected one of `rename`, `default`, `skip`",
+            "unknown session attribute `namespace`; expected one of `rename`, `default`, `skip`, \
+             `flash`",
         ],
     );
 }
@@ -459,6 +463,105 @@ fn rejects_skip_with_stored_field_attributes_in_either_order() {
 }
 
 #[test]
+fn rejects_keys_and_namespaces_reserved_for_the_library() {
+    assert_errors(
+        parse_quote! {
+            struct Login {
+                #[session(rename = "$lifetime")]
+                remember: bool,
+                user: Option<String>,
+            }
+        },
+        &[
+            "session key `$lifetime` must not start with `$`: keys starting with `$` are \
+             reserved for typed-sessions' own data; choose another `#[session(rename = \"...\")]`",
+        ],
+    );
+    assert_errors(
+        parse_quote! {
+            #[session(namespace = "$meta")]
+            struct Login {
+                user: Option<String>,
+            }
+        },
+        &[
+            "session namespaces must not start with `$`: keys starting with `$` are reserved for \
+             typed-sessions' own data",
+        ],
+    );
+    assert!(
+        errors(&parse_quote! {
+            struct Price {
+                #[session(rename = "us$")]
+                dollars: u64,
+            }
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn flash_fields_are_listed_and_asserted() {
+    let input: DeriveInput = parse_quote! {
+        struct Page {
+            views: u64,
+            #[session(skip)]
+            cache: Vec<u8>,
+            #[session(flash)]
+            notice: Option<String>,
+            #[session(flash, rename = "m")]
+            messages: Vec<String>,
+        }
+    };
+    let output = expand::derive(&input).to_string();
+    let flash = quote!(
+        const FLASH: &'static [usize] = &[1, 2];
+    )
+    .to_string();
+    assert!(output.contains(&flash), "{output}");
+    let assertion = quote!(::typed_sessions::__private::assert_flash::<Option<String> >(););
+    assert!(output.contains(&assertion.to_string()), "{output}");
+    let plain: DeriveInput = parse_quote! {
+        struct Visits {
+            views: u64,
+        }
+    };
+    let output = expand::derive(&plain).to_string();
+    assert!(!output.contains("FLASH"), "the trait's default: {output}");
+}
+
+#[test]
+fn rejects_flash_with_skip_default_or_a_value() {
+    let tail = "a skipped field is never stored and always starts from `Default::default()`";
+    let with_default = "session attributes `flash` and `default` cannot be combined: a consumed \
+                        flash field goes back to its empty value, `Default::default()`";
+    for (input, expected) in [
+        (
+            parse_quote! { struct S { #[session(flash, skip)] n: Option<u8> } },
+            format!("session attribute `skip` cannot be combined with `flash`: {tail}"),
+        ),
+        (
+            parse_quote! { struct S { #[session(skip, flash)] n: Option<u8> } },
+            format!("session attribute `flash` cannot be combined with `skip`: {tail}"),
+        ),
+        (
+            parse_quote! { struct S { #[session(flash, default = "f")] n: Option<u8> } },
+            with_default.to_owned(),
+        ),
+        (
+            parse_quote! { struct S { #[session(default = "f", flash)] n: Option<u8> } },
+            with_default.to_owned(),
+        ),
+        (
+            parse_quote! { struct S { #[session(flash = true)] n: Option<u8> } },
+            "`flash` takes no value; write `#[session(flash)]`".to_owned(),
+        ),
+    ] {
+        assert_errors(input, &[&expected]);
+    }
+}
+
+#[test]
 fn rejects_two_fields_with_one_key() {
     assert_errors(
         parse_quote! {
@@ -532,7 +635,8 @@ fn reports_every_error_at_once() {
         },
         &[
             "session attribute `rename` expects a string literal, like `rename = \"name\"`",
-            "unknown session attribute `bogus`; expected one of `rename`, `default`, `skip`",
+            "unknown session attribute `bogus`; expected one of `rename`, `default`, `skip`, \
+             `flash`",
             "`#[derive(Session)]` does not support generic parameters; wrap the generic data \
              in a concrete struct",
             "duplicate session key `c`, already used by field `c`; give one of them a different \
@@ -562,7 +666,8 @@ fn errors_point_at_the_offending_tokens() {
         [
             ("duplicate session attribute `rename`", 4, 22),
             (
-                "unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`",
+                "unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`, \
+                 `flash`",
                 6,
                 22,
             ),

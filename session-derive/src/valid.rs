@@ -9,6 +9,33 @@ use crate::ctxt::Ctxt;
 pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
     check_generics(cx, input);
     check_keys(cx, input);
+    check_reserved(cx, input);
+}
+
+/// Storage keys starting with `$` hold the library's own data beside the fields (a session's
+/// lifetime, its CSRF secret): a field stored under one would overwrite it.
+fn check_reserved(cx: &Ctxt, input: &Input<'_>) {
+    let reserved = |key: &str| key.starts_with('$');
+    if let Some(namespace) = &input.namespace
+        && reserved(&namespace.value())
+    {
+        cx.syn_error(syn::Error::new(
+            namespace.span(),
+            "session namespaces must not start with `$`: keys starting with `$` are reserved \
+             for typed-sessions' own data",
+        ));
+        return;
+    }
+    for field in input.stored().filter(|field| reserved(&field.key)) {
+        cx.syn_error(syn::Error::new(
+            field.key_span(),
+            format!(
+                "session key `{}` must not start with `$`: keys starting with `$` are reserved \
+                 for typed-sessions' own data; choose another `#[session(rename = \"...\")]`",
+                field.key
+            ),
+        ));
+    }
 }
 
 /// A session type is stored under fixed keys and must be `'static`, so generic parameters would
@@ -24,22 +51,10 @@ fn check_generics(cx: &Ctxt, input: &Input<'_>) {
     }
 }
 
-/// Two stored fields under one key would overwrite each other in the store, and a key of the
-/// runtime's own would be overwritten by it.
+/// Two stored fields under one key would overwrite each other in the store.
 fn check_keys(cx: &Ctxt, input: &Input<'_>) {
     let mut owners: HashMap<&str, &Field<'_>> = HashMap::new();
     for field in input.stored() {
-        // The runtime keeps its own fields (a CSRF secret) under keys starting with `$`.
-        if field.key.starts_with('$') {
-            cx.syn_error(syn::Error::new(
-                field.key_span(),
-                format!(
-                    "session key `{}` starts with `$`, which is reserved for the fields the \
-                     session layer keeps itself; choose another `rename` or `namespace`",
-                    field.key
-                ),
-            ));
-        }
         if let Some(owner) = owners.get(field.key.as_str()) {
             cx.syn_error(syn::Error::new(
                 field.key_span(),

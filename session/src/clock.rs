@@ -116,6 +116,13 @@ fn date_of_day(day: i64) -> Option<Date> {
     })
 }
 
+/// A duration in milliseconds, a started millisecond counting as a whole one, saturating.
+pub(crate) fn duration_ms(duration: std::time::Duration) -> i64 {
+    let whole =
+        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
+    i64::try_from(whole).unwrap_or(i64::MAX)
+}
+
 /// Unix time in whole milliseconds (rounded down): how cookies and SQL tables keep times.
 pub(crate) fn unix_ms(at: OffsetDateTime) -> i64 {
     // `OffsetDateTime` spans ±9999 years (±999 999 with `time/large-dates`), well within `i64`

@@ -53,17 +53,18 @@ impl Default for CookieConfig {
 
 impl CookieConfig {
     /// A `Set-Cookie` value carrying a value of `value_len` bytes, which `write_value` appends,
-    /// until `expires`; measured against the limit. The value is written straight into the
-    /// header: no string of its own.
+    /// until `expires` (`None`: a browser-session cookie, whatever the layer's default, for a
+    /// session whose own lifetime says so); measured against the limit. The value is written
+    /// straight into the header: no string of its own.
     pub(crate) fn set(
         &self,
         name: &str,
         value_len: usize,
         write_value: impl FnOnce(&mut String),
         now: OffsetDateTime,
-        expires: OffsetDateTime,
+        expires: Option<OffsetDateTime>,
     ) -> Result<String, Error> {
-        let lifetime = self.persistent.then(|| {
+        let lifetime = expires.map(|expires| {
             // Round up: a cookie must not die in the browser before it dies on the server.
             let expires_ms =
                 unix_ms(expires) + i64::from(!expires.nanosecond().is_multiple_of(1_000_000));
@@ -353,7 +354,7 @@ mod tests {
     /// The `Max-Age` of a cookie set at `now` until `expires`.
     fn max_age(now: OffsetDateTime, expires: OffsetDateTime) -> String {
         let header = CookieConfig::default()
-            .set("s", 1, |out| out.push('v'), now, expires)
+            .set("s", 1, |out| out.push('v'), now, Some(expires))
             .unwrap();
         let start = header.find("Max-Age=").unwrap() + "Max-Age=".len();
         header[start..].split(';').next().unwrap().to_owned()

@@ -33,6 +33,26 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// The storage keys of the stored fields, in declaration order, namespace included.
     const KEYS: &'static [&'static str];
 
+    /// The indices in [`KEYS`](Self::KEYS) of the flash fields (`#[session(flash)]`): each is
+    /// removed from the session by the first request that extracts this type and does not set
+    /// it again (see [`flash`](crate::flash)). None by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Page {
+    ///     views: u64,
+    ///     #[session(flash)]
+    ///     notice: Option<String>,
+    /// }
+    ///
+    /// assert_eq!(Page::FLASH, &[1]);
+    /// ```
+    const FLASH: &'static [usize] = &[];
+
     /// Builds the value from stored fields.
     ///
     /// A missing field takes its default; a field that fails to decode takes its default and
@@ -221,6 +241,10 @@ pub mod __private {
     /// Names the type of a stored field that defaults to `Default::default()`.
     #[inline]
     pub const fn assert_stored_default<T: StoredField + DefaultField + SharedField>() {}
+
+    /// Names the type of a flash field: stored, with an empty value as its default.
+    #[inline]
+    pub const fn assert_flash<T: StoredField + crate::flash::FlashValue + SharedField>() {}
 
     /// Names the type of a skipped field.
     #[inline]

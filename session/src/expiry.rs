@@ -4,7 +4,8 @@ use std::time::Duration as StdDuration;
 
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::clock::{from_unix_ms, to_millis, unix_ms};
+use crate::clock::{duration_ms as millis, from_unix_ms, to_millis, unix_ms};
+use crate::lifetime::{Idle, Lifetime};
 
 /// How long sessions live. Both limits are enforced by the server, whatever the browser does
 /// with the cookie.
@@ -12,7 +13,7 @@ use crate::clock::{from_unix_ms, to_millis, unix_ms};
 /// Kept in milliseconds (a fraction of a millisecond counting as a whole one: clock times are
 /// whole milliseconds, so comparisons and `Max-Age` stay as exact as with the durations), so
 /// that a request's expiry arithmetic is integer arithmetic.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Expiry {
     /// A session unused for this long expires; `None` disables the idle limit.
     idle: Option<i64>,
@@ -24,6 +25,9 @@ pub(crate) struct Expiry {
     /// Move the idle deadline on every request that extracts the session, whatever
     /// `refresh_after` says. Kept apart from it, so that turning rolling off again restores it.
     rolling: bool,
+    /// The longest idle or absolute timeout a session's own [`Lifetime`] may have; `None`: the
+    /// absolute timeout.
+    max: Option<i64>,
 }
 
 const MS_PER_DAY: i64 = 86_400_000;
@@ -35,6 +39,7 @@ impl Default for Expiry {
             absolute: 14 * MS_PER_DAY,
             refresh_after: None,
             rolling: false,
+            max: None,
         }
     }
 }
@@ -56,8 +61,35 @@ impl Expiry {
         self.rolling = rolling;
     }
 
+    pub(crate) fn set_max(&mut self, max: StdDuration) {
+        self.max = Some(millis(max));
+    }
+
+    /// The limits of one session: the layer's, or those of the session's own lifetime, each
+    /// cut to the layer's maximum. A stored lifetime is never trusted further: it may have been
+    /// written under a higher maximum, or edited in the store.
+    pub(crate) fn for_session(&self, lifetime: Option<&Lifetime>) -> Self {
+        let Some(lifetime) = lifetime else {
+            return *self;
+        };
+        let max = self.max.unwrap_or(self.absolute);
+        let idle = match lifetime.idle() {
+            Idle::Layer => self.idle,
+            Idle::Off => None,
+            Idle::After(ms) => Some(ms),
+        };
+        Self {
+            idle: idle.map(|idle| idle.min(max)),
+            absolute: lifetime.absolute_ms().unwrap_or(self.absolute).min(max),
+            ..*self
+        }
+    }
+
     /// Why the limits cannot work, if they cannot.
     pub(crate) fn problem(&self) -> Option<&'static str> {
+        if self.max.is_some_and(|max| max <= 0) {
+            return Some("the maximum session lifetime must be positive");
+        }
         if self.absolute <= 0 {
             return Some("the absolute timeout must be positive");
         }
@@ -113,13 +145,6 @@ impl Expiry {
     }
 }
 
-/// A duration in milliseconds, a started millisecond counting as a whole one, saturating.
-fn millis(duration: StdDuration) -> i64 {
-    let whole =
-        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
-    i64::try_from(whole).unwrap_or(i64::MAX)
-}
-
 /// The time of `millis` Unix milliseconds, clamped to the first and last millisecond
 /// `OffsetDateTime` can hold.
 pub(crate) fn at(millis: i64) -> OffsetDateTime {
@@ -146,7 +171,35 @@ mod tests {
             absolute: absolute_ms,
             refresh_after: None,
             rolling: false,
+            max: None,
         }
+    }
+
+    #[test]
+    fn a_session_lifetime_is_cut_to_the_maximum() {
+        let mut e = expiry(200, 1000);
+        let year = StdDuration::from_secs(365 * 86_400);
+        let remember = Lifetime::remember_for(year);
+        let own = e.for_session(Some(&remember));
+        assert_eq!(
+            own.deadline_ms(0, 0),
+            1000,
+            "no maximum: the absolute timeout"
+        );
+        e.set_max(StdDuration::from_millis(5000));
+        let own = e.for_session(Some(&remember));
+        assert_eq!(
+            own.deadline_ms(0, 4000),
+            5000,
+            "no idle timeout, absolute capped"
+        );
+        let idle = e.for_session(Some(&remember.with_idle_timeout(year)));
+        assert_eq!(idle.deadline_ms(0, 100), 5000, "idle capped too");
+        let short = e.for_session(Some(&Lifetime::remember_for(StdDuration::from_millis(300))));
+        assert_eq!(short.deadline_ms(0, 0), 300);
+        let browser = e.for_session(Some(&Lifetime::browser_session()));
+        assert_eq!(browser.deadline_ms(0, 0), 200, "the layer's timeouts");
+        assert_eq!(e.for_session(None).deadline_ms(0, 0), 200);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::commit;
 use crate::data::SessionData;
 use crate::failure;
 use crate::id::SessionId;
+use crate::lifetime::{self, Lifetime};
 use crate::request::{Handle, RequestState};
 use crate::store::Fields;
 
@@ -51,8 +52,12 @@ use crate::store::Fields;
 /// ```
 pub struct Session<T: SessionData> {
     value: T,
-    /// The fields' encodings when the value was first mutably borrowed.
+    /// The fields' encodings when the value was first mutably borrowed (or extracted, when it
+    /// holds a flash field to consume).
     snapshot: Option<Vec<Value>>,
+    /// Flash fields were loaded and not yet consumed: the first flush removes those the handler
+    /// did not set again.
+    flash_pending: bool,
     state: Arc<RequestState>,
     epoch: u64,
 }
@@ -134,6 +139,82 @@ impl<T: SessionData> Session<T> {
         (!session.is_new()).then_some(session.expires())
     }
 
+    /// Gives this session its own lifetime: "remember me for 30 days" in a persistent cookie,
+    /// or a browser-session cookie, with its own idle and absolute timeouts, each cut to the
+    /// layer's [`with_max_lifetime`](crate::SessionLayer::with_max_lifetime). Saved with the
+    /// session (so it starts one, like a field would), kept across requests, idle refreshes,
+    /// `regenerate()` and key rotation; `destroy()` forgets it. The absolute timeout still
+    /// counts from the session's creation. [`expires_at`](Self::expires_at) reflects it from
+    /// the next request on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// use typed_sessions::lifetime::Lifetime;
+    ///
+    /// async fn login(mut visit: Session<Visit>, remember_me: bool) {
+    ///     visit.regenerate();
+    ///     visit.user = Some("ann".into());
+    ///     if remember_me {
+    ///         visit.set_lifetime(Lifetime::remember_for(Duration::from_secs(30 * 24 * 3600)));
+    ///     } else {
+    ///         visit.set_lifetime(Lifetime::browser_session());
+    ///     }
+    /// }
+    /// ```
+    pub fn set_lifetime(&mut self, lifetime: Lifetime) {
+        // No default equals an object: the value is always written.
+        self.state
+            .lock()
+            .set_field(lifetime::KEY, lifetime.to_value(), || Ok(Value::Null));
+    }
+
+    /// Drops this session's own lifetime: the layer's timeouts and cookie apply again.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn forget_me(mut visit: Session<Visit>) {
+    ///     visit.reset_lifetime();
+    ///     assert_eq!(visit.lifetime(), None);
+    /// }
+    /// ```
+    pub fn reset_lifetime(&mut self) {
+        let mut session = self.state.lock();
+        if session.fields().contains_key(lifetime::KEY) {
+            session.set_field(lifetime::KEY, Value::Null, || Ok(Value::Null));
+        }
+    }
+
+    /// The lifetime this session was given with [`set_lifetime`](Self::set_lifetime), as
+    /// chosen (before the layer's maximum cuts it); `None`: the layer's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::Session;
+    /// # #[derive(Session, Default)]
+    /// # struct Visit { views: u64, user: Option<String> }
+    /// async fn handler(visit: Session<Visit>) -> &'static str {
+    ///     match visit.lifetime() {
+    ///         Some(lifetime) if lifetime.is_persistent() => "remembered",
+    ///         Some(_) => "until the browser closes",
+    ///         None => "the usual",
+    ///     }
+    /// }
+    /// ```
+    pub fn lifetime(&self) -> Option<Lifetime> {
+        Lifetime::stored(self.state.lock().fields())
+    }
+
     /// Gives the session a new id and keeps its data: the old id stops working when the
     /// response is sent. Call it whenever privileges change (log in) to defeat session
     /// fixation.
@@ -175,6 +256,7 @@ impl<T: SessionData> Session<T> {
         drop(session);
         self.value = T::decode(&Fields::new());
         self.snapshot = None;
+        self.flash_pending = false;
     }
 
     /// Saves the session now rather than when the response is sent, and reports the outcome.
@@ -223,13 +305,22 @@ impl<T: SessionData> Session<T> {
     /// The handle on a request state whose session is loaded: the value as it stands.
     #[inline]
     pub(crate) fn from_loaded(state: Arc<RequestState>) -> Self {
-        let (value, epoch) = {
+        let (value, epoch, flash) = {
             let session = state.lock();
-            (T::decode(session.fields()), session.epoch())
+            let fields = session.fields();
+            let flash = T::FLASH
+                .iter()
+                .filter_map(|&index| T::KEYS.get(index))
+                .any(|key| fields.contains_key(*key));
+            (T::decode(fields), session.epoch(), flash)
         };
+        // Flash fields to consume: the snapshot is the loaded value, so that the handle's drop
+        // can tell a flash field set again from one only read.
+        let snapshot = flash.then(|| value.encode().unwrap_or_default());
         Self {
             value,
-            snapshot: None,
+            snapshot,
+            flash_pending: flash,
             state,
             epoch,
         }
@@ -240,6 +331,7 @@ impl<T: SessionData> Session<T> {
         let Some(before) = &self.snapshot else {
             return;
         };
+        let consume = std::mem::take(&mut self.flash_pending);
         let mut session = self.state.lock();
         if session.epoch() != self.epoch {
             return;
@@ -254,6 +346,10 @@ impl<T: SessionData> Session<T> {
         for (index, (key, value)) in T::KEYS.iter().zip(&after).enumerate() {
             if before.get(index) != Some(value) {
                 session.set_field(key, value.clone(), || T::encode_default(index));
+            } else if consume && T::FLASH.contains(&index) && session.fields().contains_key(*key) {
+                // A flash field read and not set again: consumed. Null against a Null default
+                // is stored as absent, a removal of that one field.
+                session.set_field(key, Value::Null, || Ok(Value::Null));
             }
         }
         drop(session);
@@ -292,6 +388,7 @@ impl<T: SessionData + Clone> Clone for Session<T> {
         Self {
             value: self.value.clone(),
             snapshot: self.snapshot.clone(),
+            flash_pending: self.flash_pending,
             state: self.state.clone(),
             epoch: self.epoch,
         }

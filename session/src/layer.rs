@@ -380,6 +380,28 @@ impl SessionLayer {
         self.edit(|c| c.expiry.set_absolute(absolute))
     }
 
+    /// The longest idle or absolute timeout that a session's own
+    /// [`Lifetime`](crate::lifetime::Lifetime) may have (default: the absolute timeout). A longer one is
+    /// cut to it whenever a session is loaded or saved, so lowering it takes effect on sessions
+    /// already stored, and a record edited to claim more gains nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use typed_sessions::{Key, SessionLayer};
+    /// const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+    /// // Sessions end with the browser, after a day at most; "remember me" keeps one 30 days.
+    /// let layer = SessionLayer::new(Key::generate())
+    ///     .with_browser_session(true)
+    ///     .with_absolute_timeout(DAY)
+    ///     .with_max_lifetime(30 * DAY);
+    /// # let _ = layer;
+    /// ```
+    pub fn with_max_lifetime(self, max: Duration) -> Self {
+        self.edit(|c| c.expiry.set_max(max))
+    }
+
     /// Moves the idle deadline only when it would move by at least `after` (default: half the
     /// idle timeout), so that reading a session is not a write on every request. Ignored while
     /// [`with_rolling(true)`](Self::with_rolling) is on, and in force again when it is off.

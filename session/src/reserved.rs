@@ -7,12 +7,17 @@
 /// The session's CSRF secret (see `csrf`): dropped by `regenerate()`, so that tokens rotate.
 pub(crate) const CSRF_SECRET: &str = "$csrf";
 
+/// The session's own lifetime, when a handler chose one (see `lifetime`).
+pub(crate) const LIFETIME: &str = "$lifetime";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_reserved_key_starts_with_the_prefix() {
-        assert!(CSRF_SECRET.starts_with('$'), "the derive refuses `$`");
+        for key in [CSRF_SECRET, LIFETIME] {
+            assert!(key.starts_with('$'), "the derive refuses `$`: {key}");
+        }
     }
 }

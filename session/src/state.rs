@@ -185,6 +185,11 @@ impl SessionState {
         &self.fields
     }
 
+    /// Whether the field under `key` was written or removed since the last save.
+    pub(crate) fn is_changed(&self, key: &str) -> bool {
+        self.changed.contains(key)
+    }
+
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
     }

@@ -1,7 +1,7 @@
 //! EXP — expiry (idle timeout as "maxAge", browser-session cookies, store TTLs, absolute
 //! lifetime).
 //!
-//! EXP-06 (per-session max-age override) is not implemented by the library and has no test.
+//! EXP-06 (a per-session lifetime) is in `lifetime.rs`.
 
 use std::time::Duration;
 

@@ -224,6 +224,75 @@ impl AnyStore {
     }
 }
 
+impl AnyStore {
+    /// Sets field `field` of the stored session `key` to `value` behind the store's back, as
+    /// an operator editing the database would: raw SQL, a Redis `HSET`, or (the memory store,
+    /// which has nothing outside the process) a patch that keeps the record's expiry.
+    ///
+    /// # Panics
+    ///
+    /// When the session is not stored, or the edit fails.
+    pub async fn overwrite_field(&self, key: &StoreKey, field: &str, value: &serde_json::Value) {
+        match self {
+            Self::Memory(store) => {
+                let record = store.load(key).await.unwrap().expect("a stored session");
+                let mut changed = typed_sessions::store::Fields::new();
+                changed.insert(field.to_owned(), value.clone());
+                let patch = Patch::new(changed, Vec::new(), record.expires());
+                assert_eq!(store.patch(key, &patch).await.unwrap(), Updated::Applied);
+            }
+            #[cfg(feature = "redis")]
+            Self::Redis { store, prefix } => {
+                store.get().await;
+                let client = redis::Client::open(env_url("TS_REDIS_URL")).unwrap();
+                let (json, hex) = (value.to_string(), key.as_str());
+                let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+                let set: i64 = redis::cmd("HSET")
+                    .arg(format!("{prefix}:{hex}"))
+                    .arg(format!("f:{field}"))
+                    .arg(json)
+                    .query_async(&mut connection)
+                    .await
+                    .unwrap();
+                assert_eq!(set, 0, "the field existed and was replaced, not added");
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => {
+                let store = store.get().await;
+                let (json, hex) = (value.to_string(), key.as_str());
+                let table = store.table_name();
+                let sql = format!(
+                    "UPDATE {table} SET data = jsonb_set(data, '{{\"{field}\"}}', '{json}'::jsonb) \
+                     WHERE key = '{hex}'"
+                );
+                store.pool().execute(sql).await;
+            }
+            #[cfg(feature = "mysql")]
+            Self::Mysql(store) => {
+                let store = store.get().await;
+                let (json, hex) = (value.to_string(), key.as_str());
+                let table = store.table_name();
+                let sql = format!(
+                    "UPDATE {table} SET data = JSON_SET(data, '$.\"{field}\"', \
+                     JSON_EXTRACT('{json}', '$')) WHERE `key` = '{hex}'"
+                );
+                store.pool().execute(sql).await;
+            }
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite { store, .. } => {
+                let store = store.get().await;
+                let (json, hex) = (value.to_string(), key.as_str());
+                let table = store.table_name();
+                let sql = format!(
+                    "UPDATE {table} SET data = json_set(data, '$.\"{field}\"', json('{json}')) \
+                     WHERE key = '{hex}'"
+                );
+                store.pool().execute(sql).await;
+            }
+        }
+    }
+}
+
 /// The rows of a SQL store's table.
 #[cfg(any(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 async fn sql_len<DB: SqlDialect>(store: &SqlStore<DB>) -> usize

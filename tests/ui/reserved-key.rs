@@ -1,9 +1,9 @@
 use typed_sessions::Session;
 
-#[derive(Session, Default)]
-struct Forms {
-    #[session(rename = "$csrf")]
-    token: Option<String>,
+#[derive(Session)]
+struct Login {
+    #[session(rename = "$lifetime")]
+    remember: Option<u64>,
 }
 
 fn main() {}

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::backend::Limits;
 use crate::clock::{from_unix_ms, unix_ms};
 use crate::config::Config;
 use crate::cookies::CookieAction;
@@ -55,14 +56,17 @@ pub(crate) fn load(config: &Config, session: &mut SessionState, headers: &http::
             session.mark_presented();
             continue;
         };
-        let expires = config.expiry.deadline_ms(payload.c, payload.s);
+        // The lifetime travels inside the MAC: a client cannot change it, and the layer's
+        // maximum still bounds it.
+        let expiry = Limits::of(config, &payload.d).expiry;
+        let expires = expiry.deadline_ms(payload.c, payload.s);
         let now = config.clock.now();
         if expires <= unix_ms(now) {
             tracing::debug!("session cookie expired");
             continue;
         }
         let expires = at(expires);
-        let refresh = config.expiry.refresh_due(created, expires, now);
+        let refresh = expiry.refresh_due(created, expires, now);
         session.adopt(id, payload.d, created, expires, refresh);
         session.set_stale_cookie(opened.stale);
         return;
@@ -102,14 +106,15 @@ pub(crate) fn save(
         key: "<session>",
         source,
     })?;
-    let expires = config.expiry.deadline(created, now);
+    let limits = Limits::of(config, session.fields());
+    let expires = limits.expiry.deadline(created, now);
     let codec = &config.codec;
     let header = match config.cookie.set(
         codec.name(),
         codec.data_len(json.len()),
         |out| codec.write_data(out, &json),
         now,
-        expires,
+        limits.cookie_expiry(expires),
     ) {
         Ok(header) => header,
         // Only re-issuing what the client already holds (a new key or mode, an idle refresh):

@@ -9,13 +9,14 @@ use http::HeaderMap;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::backend::Moment;
+use crate::backend::{Limits, Moment};
 use crate::clock::unix_ms;
 use crate::codec::MAC_LEN;
 use crate::config::Config;
 use crate::cookies::CookieAction;
 use crate::expiry::at;
 use crate::id::SessionId;
+use crate::lifetime;
 use crate::state::{Change, SessionState};
 use crate::store::{Created, DynStore, Patch, Record, Rekeyed, StoreKey, Updated};
 use crate::telemetry::{Answer, Op};
@@ -55,9 +56,10 @@ pub(crate) async fn load(
             }
             Err(error) => return Err(error),
         };
-        let absolute = config
-            .expiry
-            .absolute_deadline_ms(unix_ms(record.created()));
+        // A lifetime stored in the record is cut to the layer's maximum: the record may have
+        // been edited, or written under a higher maximum.
+        let expiry = Limits::of(config, record.fields()).expiry;
+        let absolute = expiry.absolute_deadline_ms(unix_ms(record.created()));
         let expires = if unix_ms(record.expires()) <= absolute {
             record.expires()
         } else {
@@ -72,7 +74,7 @@ pub(crate) async fn load(
             continue;
         }
         let created = record.created();
-        let refresh = config.expiry.refresh_due(created, expires, now);
+        let refresh = expiry.refresh_due(created, expires, now);
         session.adopt(
             opened.value.id,
             record.into_fields(),
@@ -100,11 +102,11 @@ impl Calls {
     /// the removal when nothing is written (`None`: only a cookie, no store call).
     pub(crate) fn op(&self) -> Option<Op> {
         let write = match &self.then {
-            Then::Write(Write::Create { .. }, _) => Some(Op::Create),
-            Then::Write(Write::Rekey { .. }, _) => Some(Op::Rekey),
-            Then::Write(Write::Patch { .. }, _) => Some(Op::Patch),
-            Then::Write(Write::Touch { .. }, _) => Some(Op::Touch),
-            Then::Write(Write::Reissue { .. }, _) | Then::Cookie(_) => None,
+            Then::Write(Write::Create { .. }, ..) => Some(Op::Create),
+            Then::Write(Write::Rekey { .. }, ..) => Some(Op::Rekey),
+            Then::Write(Write::Patch { .. }, ..) => Some(Op::Patch),
+            Then::Write(Write::Touch { .. }, ..) => Some(Op::Touch),
+            Then::Write(Write::Reissue { .. }, ..) | Then::Cookie(_) => None,
         };
         write.or(self.remove.as_ref().map(|_| Op::Remove))
     }
@@ -114,8 +116,9 @@ impl Calls {
 // it would cost an allocation per write.
 #[allow(clippy::large_enum_variant)]
 enum Then {
-    /// A write, with the time it was decided at.
-    Write(Write, OffsetDateTime),
+    /// A write, with the time it was decided at and whether the cookie it sends is persistent
+    /// (`Max-Age`/`Expires`).
+    Write(Write, OffsetDateTime, bool),
     /// No write: only the cookie, decided with the plan.
     Cookie(Option<CookieAction>),
 }
@@ -184,11 +187,13 @@ pub(crate) fn plan(
         Change::Unchanged => None,
         _ => {
             let now = config.clock.now();
-            Some((write(config, session, change, moment, now), now))
+            let limits = Limits::of(config, session.fields());
+            let write = write(config, session, change, moment, now, &limits);
+            Some((write, now, limits.persistent))
         }
     };
     let then = match write {
-        Some((write, now)) => Then::Write(write, now),
+        Some((write, now, persistent)) => Then::Write(write, now, persistent),
         // A client whose session ended with nothing stored has its cookie expired.
         None => {
             let cookie = session.presented_expired().then_some(CookieAction::Expire);
@@ -208,6 +213,7 @@ fn write(
     change: Change,
     moment: Moment,
     now: OffsetDateTime,
+    limits: &Limits,
 ) -> Write {
     let last = moment == Moment::Last;
     if change == Change::New {
@@ -215,19 +221,22 @@ fn write(
         let record = Record::new(
             session.fields_for_save(last),
             now,
-            config.expiry.deadline(now, now),
+            limits.expiry.deadline(now, now),
         );
         session.saved(now, record.expires());
         return Write::Create { id, record };
     }
     let id = session.id().cloned().expect("a stored session has an id");
     let created = session.created();
-    let expires = config.expiry.deadline(created, now);
+    let expires = limits.expiry.deadline(created, now);
     // A persistent cookie follows the session's expiry; any cookie signed by an old key is
-    // re-signed.
-    let reissue = (config.cookie.persistent || session.is_stale_cookie()).then_some(Reissue {
-        presented_mac: session.presented_mac(),
-    });
+    // re-signed; a changed lifetime changes the cookie's (a persistent one becomes a
+    // browser-session one, or the other way round).
+    let reissue =
+        (limits.persistent || session.is_stale_cookie() || session.is_changed(lifetime::KEY))
+            .then_some(Reissue {
+                presented_mac: session.presented_mac(),
+            });
     match change {
         // The stored session moves to the new id with this request's changes, in one step that
         // fails if it was removed meanwhile: what others wrote since the load moves with it.
@@ -291,7 +300,7 @@ pub(crate) async fn carry_out(
     }
     match calls.then {
         Then::Cookie(cookie) => Ok(cookie),
-        Then::Write(write, now) => execute(config, store, write, now).await,
+        Then::Write(write, now, persistent) => execute(config, store, write, now, persistent).await,
     }
 }
 
@@ -300,9 +309,10 @@ async fn execute(
     store: &dyn DynStore,
     write: Write,
     now: OffsetDateTime,
+    persistent: bool,
 ) -> Result<Option<CookieAction>, Error> {
     let cookie = |id: &SessionId, expires, mac: Option<&[u8; MAC_LEN]>| {
-        id_cookie(config, id, mac, now, expires).map(Some)
+        id_cookie(config, id, mac, now, persistent.then_some(expires)).map(Some)
     };
     match write {
         Write::Create { id, record } => {
@@ -396,7 +406,7 @@ fn id_cookie(
     id: &SessionId,
     presented_mac: Option<&[u8; MAC_LEN]>,
     now: OffsetDateTime,
-    expires: OffsetDateTime,
+    expires: Option<OffsetDateTime>,
 ) -> Result<CookieAction, Error> {
     let codec = &config.codec;
     config

@@ -7,9 +7,14 @@ pub(crate) mod external;
 
 use http::HeaderMap;
 
+use time::OffsetDateTime;
+
 use crate::Error;
 use crate::config::Config;
+use crate::expiry::Expiry;
+use crate::lifetime::Lifetime;
 use crate::state::SessionState;
+use crate::store::Fields;
 
 /// Loads the session the request presents; called once per request, on first extraction.
 pub(crate) async fn load(
@@ -37,4 +42,29 @@ pub(crate) enum Moment {
     During,
     /// The commit at the end of the request, when nothing else holds the state.
     Last,
+}
+
+/// The limits of the session holding `fields`: the layer's, or the session's own
+/// [`Lifetime`] within the layer's maximum.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) expiry: Expiry,
+    /// Whether its cookie carries `Max-Age`/`Expires`.
+    pub(crate) persistent: bool,
+}
+
+impl Limits {
+    pub(crate) fn of(config: &Config, fields: &Fields) -> Self {
+        let lifetime = Lifetime::stored(fields);
+        Self {
+            expiry: config.expiry.for_session(lifetime.as_ref()),
+            persistent: lifetime.map_or(config.cookie.persistent, |l| l.is_persistent()),
+        }
+    }
+
+    /// The expiry a cookie carries for a session that expires at `expires`: none for a
+    /// browser-session cookie.
+    pub(crate) fn cookie_expiry(&self, expires: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.persistent.then_some(expires)
+    }
 }
