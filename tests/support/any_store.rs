@@ -242,13 +242,13 @@ impl AnyStore {
                 assert_eq!(store.patch(key, &patch).await.unwrap(), Updated::Applied);
             }
             #[cfg(feature = "redis")]
-            Self::Redis { store, prefix } => {
-                store.get().await;
+            Self::Redis { store, .. } => {
+                let name = store.get().await.redis_key(key);
                 let client = redis::Client::open(env_url("TS_REDIS_URL")).unwrap();
-                let (json, hex) = (value.to_string(), key.as_str());
+                let json = value.to_string();
                 let mut connection = client.get_multiplexed_async_connection().await.unwrap();
                 let set: i64 = redis::cmd("HSET")
-                    .arg(format!("{prefix}:{hex}"))
+                    .arg(name)
                     .arg(format!("f:{field}"))
                     .arg(json)
                     .query_async(&mut connection)
