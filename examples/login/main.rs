@@ -1,16 +1,17 @@
-//! Log in, see who you are, log out.
+//! Log in (with "remember me"), see a notice once, log out: server-rendered forms, each with a
+//! CSRF token.
 //!
 //! ```sh
 //! export SESSION_KEY="$(cargo run -q --example keygen)"   # the key, base64; keep it secret
-//! cargo run --example login              # listens on 127.0.0.1:3000 (PORT overrides)
-//! curl -c jar -b jar -d user=ann http://127.0.0.1:3000/login
-//! curl -c jar -b jar http://127.0.0.1:3000/          # logged in as ann (1 pages seen)
-//! curl -c jar -b jar -X POST http://127.0.0.1:3000/logout
+//! cargo run --example login              # http://localhost:3000/ (PORT overrides); ann / ann-password
+//! SESSION_STORE_URL=redis://127.0.0.1:6379/ cargo run --example login --features redis
+//! SESSION_STORE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run --example login --features postgres
 //! ```
 //!
-//! Sessions live in a [`MemoryStore`]: the cookie carries only a signed id, and logging out
-//! removes the record, so a copied cookie is dead afterwards. The app itself is in `app.rs`,
-//! which the browser test (`tests/browser`) serves too.
+//! Sessions live in a [`MemoryStore`](typed_sessions::MemoryStore) unless `SESSION_STORE_URL`
+//! names Redis or PostgreSQL: the cookie carries only a signed id, and logging out removes the
+//! record, so a copied cookie is dead afterwards. The app itself is in `app/`, which the tests
+//! serve too.
 
 mod app;
 #[path = "../common/key.rs"]
@@ -18,10 +19,17 @@ mod key;
 #[path = "../common/serve.rs"]
 mod serve;
 
-use typed_sessions::{MemoryStore, SessionLayer};
-
 #[tokio::main]
 async fn main() {
-    let layer = SessionLayer::new(key::from_env()).with_store(MemoryStore::new());
-    serve::serve(app::app(layer)).await;
+    let layer = app::session_layer(key::from_env());
+    let url = std::env::var(app::store::VAR).ok();
+    let (layer, store) = match app::store::with_store(layer, url.as_deref()).await {
+        Ok(found) => found,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    println!("sessions in the {store} store");
+    serve::serve(app::router(layer)).await;
 }

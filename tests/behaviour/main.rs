@@ -26,6 +26,7 @@ mod key_rotation;
 mod layer;
 mod lifetime;
 mod local_development;
+mod login_example;
 mod malformed_input;
 mod observability;
 mod optional;

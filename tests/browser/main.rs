@@ -1,14 +1,7 @@
 //! End to end in a real browser: headless Chromium, driven through chromedriver (WebDriver) with
-//! `fantoccini`, against the `login` example's own app (`examples/login/app.rs`) served on
-//! loopback.
-//!
-//! - log in through the form, see who is logged in and a counter that survives navigations;
-//! - `document.cookie` does not expose the `HttpOnly` session cookie, which the browser does hold
-//!   (WebDriver's cookie API sees it, `Secure` and `HttpOnly`);
-//! - log out: the page says not logged in, the cookie is gone, and a copy of it is dead;
-//! - a persistent session cookie (`Max-Age`, the default) survives quitting and relaunching
-//!   Chromium with the same profile (`--user-data-dir`); a browser-session cookie
-//!   (`with_browser_session(true)`) does not, though the server still holds the session.
+//! `fantoccini`, against the examples' own apps served on loopback: the login app
+//! (`login_app.rs`) and the counter (`counter_clients.rs`). This file holds what they share:
+//! starting chromedriver and Chromium, profiles, serving an app, quitting cleanly.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`apt-get install chromium chromium-driver`;
 //! `scripts/browser-deps.sh` does it). `TS_CHROMIUM` and `TS_CHROMEDRIVER` override the paths
@@ -25,10 +18,8 @@
 //! that it writes its cookie store to the profile, and the tests wait for it to release the
 //! profile before relaunching. A killed Chromium loses the cookie it set moments before.
 
-#[path = "../../examples/login/app.rs"]
-mod login;
-
 mod counter_clients;
+mod login_app;
 
 use std::fs;
 use std::net::{SocketAddr, TcpListener as StdTcpListener, TcpStream};
@@ -37,21 +28,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use fantoccini::cookies::Cookie;
-use fantoccini::error::CmdError;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
-use typed_sessions::{Key, MemoryStore, SessionLayer};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 /// What a whole test may take before it fails as hung.
 const TEST_TIMEOUT: Duration = Duration::from_secs(180);
-/// How long to wait for a page to show the expected text.
-const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
-/// The session cookie's name (the library's default).
-const COOKIE: &str = "__Host-session";
 
 const INSTALL: &str = "install Debian's Chromium and ChromeDriver: \
     `apt-get install chromium chromium-driver` (as root), or source scripts/browser-deps.sh and \
@@ -133,7 +117,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// An app (the `login` example's, or the counter's), served on 127.0.0.1 on a free port until
+/// An app (the login example's, or the counter's), served on 127.0.0.1 on a free port until
 /// dropped.
 struct App {
     addr: SocketAddr,
@@ -283,94 +267,6 @@ async fn quit(client: Client, profile: &TempDir) -> TestResult {
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Page helpers
-
-/// Waits until the page's first paragraph reads `expected`; fails with what it reads instead.
-async fn expect_page(client: &Client, expected: &str) -> TestResult {
-    let deadline = Instant::now() + PAGE_TIMEOUT;
-    loop {
-        let seen = match client.find(Locator::Css("p")).await {
-            Ok(p) => p.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if seen == expected {
-            return Ok(());
-        }
-        if Instant::now() >= deadline {
-            let url = client.current_url().await.map(|u| u.to_string());
-            let source = client.source().await.unwrap_or_default();
-            panic!("expected the page to say {expected:?}, it says {seen:?} ({url:?}):\n{source}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Opens `url` and expects the page to read `expected`.
-async fn visit(client: &Client, url: &str, expected: &str) -> TestResult {
-    client.goto(url).await?;
-    expect_page(client, expected).await
-}
-
-/// Logs in as `user` through the form on the home page, as a person would.
-async fn log_in(client: &Client, app: &App, user: &str) -> TestResult {
-    visit(client, &app.url("/"), "not logged in").await?;
-    client
-        .find(Locator::Css("form[action='/login'] input[name=user]"))
-        .await?
-        .send_keys(user)
-        .await?;
-    client
-        .find(Locator::Css("form[action='/login'] button"))
-        .await?
-        .click()
-        .await?;
-    expect_page(client, &format!("logged in as {user} (1 pages seen)")).await
-}
-
-/// The session cookie as WebDriver sees it (all cookies, `HttpOnly` ones included), if any.
-async fn session_cookie(client: &Client) -> Result<Option<Cookie<'static>>, CmdError> {
-    match client.get_named_cookie(COOKIE).await {
-        Ok(cookie) => Ok(Some(cookie)),
-        Err(e) if e.is_no_such_cookie() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// The session cookie, which must be there, with the library's default attributes.
-async fn expect_session_cookie(client: &Client, persistent: bool) -> Result<String, CmdError> {
-    let cookie = session_cookie(client).await?;
-    let cookie =
-        cookie.unwrap_or_else(|| panic!("the browser holds no {COOKIE:?} cookie after logging in"));
-    assert!(!cookie.value().is_empty(), "empty session cookie");
-    assert_eq!(cookie.http_only(), Some(true), "HttpOnly: {cookie:?}");
-    assert_eq!(cookie.secure(), Some(true), "Secure: {cookie:?}");
-    assert_eq!(cookie.path(), Some("/"), "Path: {cookie:?}");
-    let kind = |persistent| {
-        if persistent {
-            "persistent"
-        } else {
-            "browser-session"
-        }
-    };
-    assert_eq!(
-        cookie.expires_datetime().is_some(),
-        persistent,
-        "expected a {} cookie: {cookie:?}",
-        kind(persistent)
-    );
-    Ok(cookie.value().to_owned())
-}
-
-/// `document.cookie`, as the page's own scripts see it.
-async fn document_cookie(client: &Client) -> Result<String, CmdError> {
-    let value = client.execute("return document.cookie;", vec![]).await?;
-    Ok(value
-        .as_str()
-        .expect("document.cookie is a string")
-        .to_owned())
-}
-
 /// Runs `test` with a time limit, one browser test at a time.
 async fn run(test: impl Future<Output = TestResult>) -> TestResult {
     let _one = ONE_BROWSER_AT_A_TIME.lock().await;
@@ -380,139 +276,4 @@ async fn run(test: impl Future<Output = TestResult>) -> TestResult {
     tokio::time::timeout(TEST_TIMEOUT, test)
         .await
         .unwrap_or_else(|_| panic!("browser test did not finish within {TEST_TIMEOUT:?}"))
-}
-
-fn default_layer() -> SessionLayer {
-    // As the example's `main` builds it, from a `SESSION_KEY` made by the `keygen` example.
-    let key = Key::from_base64(&Key::generate_base64()).expect("a generated key reads back");
-    SessionLayer::new(key).with_store(MemoryStore::new())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tests
-
-#[tokio::test]
-async fn log_in_count_pages_and_log_out() -> TestResult {
-    run(async {
-        let app = App::start(login::app(default_layer())).await;
-        // The profile before the driver, so that a failing test kills Chromium before it removes
-        // the profile.
-        let profile = TempDir::new("profile");
-        let driver = Driver::start().await;
-        let client = driver.browser(&profile).await;
-
-        // Not logged in: reading the session on a cookieless request sets no cookie.
-        visit(&client, &app.url("/"), "not logged in").await?;
-        assert!(
-            session_cookie(&client).await?.is_none(),
-            "a cookie before logging in"
-        );
-
-        log_in(&client, &app, "ann").await?;
-        let value = expect_session_cookie(&client, true).await?;
-
-        // The counter lives in the session and survives navigations of several kinds.
-        visit(&client, &app.url("/"), "logged in as ann (2 pages seen)").await?;
-        client.refresh().await?;
-        expect_page(&client, "logged in as ann (3 pages seen)").await?;
-        visit(
-            &client,
-            &app.url("/?from=address-bar"),
-            "logged in as ann (4 pages seen)",
-        )
-        .await?;
-        client.goto("about:blank").await?;
-        visit(&client, &app.url("/"), "logged in as ann (5 pages seen)").await?;
-        assert_eq!(
-            expect_session_cookie(&client, true).await?,
-            value,
-            "the session id changed without a privilege change"
-        );
-
-        // HttpOnly: the page's scripts cannot read the session cookie, though they can read and
-        // write cookies (a script-set cookie shows up in document.cookie).
-        let seen = document_cookie(&client).await?;
-        assert!(
-            !seen.contains(&format!("{COOKIE}=")) && !seen.contains(&value),
-            "document.cookie exposes the session cookie: {seen:?}"
-        );
-        client
-            .execute("document.cookie = 'probe=1; path=/; SameSite=Lax';", vec![])
-            .await?;
-        let seen = document_cookie(&client).await?;
-        assert_eq!(seen, "probe=1", "document.cookie after a script set one");
-
-        // Log out through the button: the page says so, the browser drops the cookie.
-        client
-            .find(Locator::Css("form[action='/logout'] button"))
-            .await?
-            .click()
-            .await?;
-        expect_page(&client, "not logged in").await?;
-        assert!(
-            session_cookie(&client).await?.is_none(),
-            "the session cookie is still there after logging out"
-        );
-        visit(&client, &app.url("/"), "not logged in").await?;
-        assert!(session_cookie(&client).await?.is_none());
-
-        // The session is gone on the server too: the old cookie, put back (by a script here:
-        // chromedriver's add-cookie rejects the host `localhost`), is worthless.
-        client
-            .execute(
-                "document.cookie = arguments[0] + '=' + arguments[1] + '; path=/; Secure';",
-                vec![json!(COOKIE), json!(value)],
-            )
-            .await?;
-        assert_eq!(
-            session_cookie(&client).await?.map(|c| c.value().to_owned()),
-            Some(value),
-            "the old session cookie, put back"
-        );
-        visit(&client, &app.url("/"), "not logged in").await?;
-
-        quit(client, &profile).await
-    })
-    .await
-}
-
-/// Logs in, quits Chromium, relaunches it with the same profile, and opens the page again.
-async fn across_browser_restart(persistent: bool) -> TestResult {
-    let layer = if persistent {
-        default_layer()
-    } else {
-        default_layer().with_browser_session(true)
-    };
-    let app = App::start(login::app(layer)).await;
-    let profile = TempDir::new("profile");
-    let driver = Driver::start().await;
-
-    let client = driver.browser(&profile).await;
-    log_in(&client, &app, "bob").await?;
-    let value = expect_session_cookie(&client, persistent).await?;
-    quit(client, &profile).await?;
-
-    let client = driver.browser(&profile).await;
-    if persistent {
-        visit(&client, &app.url("/"), "logged in as bob (2 pages seen)").await?;
-        assert_eq!(expect_session_cookie(&client, true).await?, value);
-    } else {
-        // The server still holds the session; the browser forgot the cookie.
-        visit(&client, &app.url("/"), "not logged in").await?;
-        assert!(
-            session_cookie(&client).await?.is_none(),
-            "the browser-session cookie survived the browser restart"
-        );
-    }
-    quit(client, &profile).await
-}
-
-#[tokio::test]
-async fn persistent_cookie_survives_browser_restart() -> TestResult {
-    run(across_browser_restart(true)).await
-}
-
-#[tokio::test]
-async fn browser_session_cookie_dies_with_the_browser() -> TestResult {
-    run(across_browser_restart(false)).await
 }
