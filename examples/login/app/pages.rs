@@ -65,9 +65,9 @@ pub(crate) fn home(visitor: Option<Visitor<'_>>, notice: Option<&str>, token: &s
 
 /// The login form: name, password, "remember me".
 fn login_form(token: &str) -> String {
-    let fields = r#"<label>User <input name="user" autocomplete="username" required></label>
-<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
-<label><input name="remember" type="checkbox" value="yes"> Remember me for 30 days</label>
+    let fields = r#"<div><label>User <input name="user" autocomplete="username" required></label></div>
+<div><label>Password <input name="password" type="password" autocomplete="current-password" required></label></div>
+<div><label><input name="remember" type="checkbox" value="yes"> Remember me for 30 days</label></div>
 "#;
     form("/login", token, fields, "Log in")
 }
