@@ -3,6 +3,7 @@
 
 mod builders;
 mod connection;
+mod index;
 mod layout;
 mod replicas;
 mod sentinel;
@@ -18,11 +19,11 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::store::StoreKey;
-use crate::store::{Created, Patch, Record, Rekeyed, Updated};
+use crate::store::{Created, IndexChange, IndexDigest, Patch, Record, Rekeyed, Updated};
 use crate::store::{SessionStore, bounded};
 use connection::{Connection, map_error, not_a_session};
 use layout::{
-    CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
+    Answer, CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
     push_fields, rekeyed,
 };
 use replicas::ReplicaAcks;
@@ -164,7 +165,7 @@ impl RedisStore {
         script: &Script,
         keys: &[&StoreKey],
         args: Vec<Vec<u8>>,
-    ) -> Result<i64, Error> {
+    ) -> Result<Answer, Error> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
             invocation.key(self.redis_key(key));
@@ -173,7 +174,7 @@ impl RedisStore {
             invocation.arg(arg);
         }
         let call = async {
-            let status: i64 = match self.replica_acks {
+            let answer: Answer = match self.replica_acks {
                 None => invocation
                     .invoke_async(&mut self.connection.clone())
                     .await
@@ -184,10 +185,10 @@ impl RedisStore {
                     (acks.invoke(&mut connection, &routing_key, script, &invocation)).await?
                 }
             };
-            if status < 0 {
+            if answer.status < 0 {
                 return Err(not_a_session());
             }
-            Ok(status)
+            Ok(answer)
         };
         bounded(self.write_timeout(), call).await
     }
@@ -238,22 +239,31 @@ impl SessionStore for RedisStore {
             millis(record.expires()).to_string().into_bytes(),
         ];
         push_fields(&mut args, record.fields());
-        match self.run_script(&CREATE_SCRIPT, &[key], args).await? {
+        if let Some(digest) = record.index() {
+            self.register(&digest, key, record.expires()).await?;
+        }
+        match self.run_script(&CREATE_SCRIPT, &[key], args).await?.status {
             0 => Ok(Created::AlreadyExists),
             _ => Ok(Created::Stored),
         }
     }
 
     async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        let registered = self.register_first(key, patch).await?;
         let args = patch_args(self.clock.now(), patch);
-        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
+        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
+        self.follow(key, patch.expires(), registered, &answer)
+            .await?;
+        applied(answer.status)
     }
 
     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        let registered = self.register_first(new, patch).await?;
         let args = patch_args(self.clock.now(), patch);
-        Ok(rekeyed(
-            self.run_script(&REKEY_SCRIPT, &[old, new], args).await?,
-        ))
+        let answer = self.run_script(&REKEY_SCRIPT, &[old, new], args).await?;
+        self.follow(new, patch.expires(), registered, &answer)
+            .await?;
+        Ok(rekeyed(answer.status))
     }
 
     /// Standalone: always. Cluster: when both keys hash to one slot, so that one script can
@@ -296,6 +306,49 @@ impl SessionStore for RedisStore {
             millis(expires).to_string().into_bytes(),
             b"0".to_vec(),
         ];
-        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
+        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
+        self.follow(key, expires, None, &answer).await?;
+        applied(answer.status)
+    }
+
+    /// The set of every session indexed under `index`, each entry checked against its
+    /// session: see the `index` module for how the set stays clean on a Cluster.
+    async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
+        self.list_index(index).await
+    }
+}
+
+impl RedisStore {
+    /// Step 1 of an indexed write: a patch that indexes the session under a digest enters it
+    /// in that digest's set before the session says so. Answers the digest it entered.
+    async fn register_first(
+        &self,
+        key: &StoreKey,
+        patch: &Patch,
+    ) -> Result<Option<IndexDigest>, Error> {
+        match patch.index_change() {
+            IndexChange::Set(digest) => {
+                self.register(&digest, key, patch.expires()).await?;
+                Ok(Some(digest))
+            }
+            IndexChange::Unchanged | IndexChange::Cleared => Ok(None),
+        }
+    }
+
+    /// Step 2: a write that applied to an indexed session moves its entry to its key and
+    /// expiry (unless step 1 just did).
+    async fn follow(
+        &self,
+        key: &StoreKey,
+        expires: OffsetDateTime,
+        registered: Option<IndexDigest>,
+        answer: &Answer,
+    ) -> Result<(), Error> {
+        match &answer.index {
+            Some(digest) if registered.as_ref() != Some(digest) => {
+                self.register(digest, key, expires).await
+            }
+            _ => Ok(()),
+        }
     }
 }
