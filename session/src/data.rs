@@ -76,6 +76,21 @@ pub trait SessionData: Sized + Send + Sync + 'static {
 
     /// The bytes of the indexed field's value ([`IndexValue`](crate::devices::IndexValue)), or
     /// `None` when the session is not indexed (the field is `None`, or the type has no index).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     #[session(index)]
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// assert_eq!(Auth { user: None }.index_value(), None); // not logged in: not indexed
+    /// assert_eq!(Auth { user: Some("ann".into()) }.index_value(), Some(b"s:ann".to_vec()));
+    /// ```
     fn index_value(&self) -> Option<Vec<u8>> {
         None
     }

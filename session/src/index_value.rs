@@ -1,5 +1,11 @@
-//! The types a session can be indexed by (`#[session(index)]`, see `devices`), and the bytes each gives the keyed digest.
+//! The types a session can be indexed by (`#[session(index)]`, see `devices`), and the bytes
+//! each gives the keyed digest.
 
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot index sessions: `#[session(index)]` needs a string, an integer, or an `Option` of one",
+    label = "the store indexes this field's value",
+    note = "index by the user's id (a `String`, an integer, or an `Option` of one), or implement `typed_sessions::devices::IndexValue` for `{Self}`"
+)]
 /// A type whose values can index sessions: `#[session(index)]` accepts a field of this type.
 ///
 /// Implemented for `String`, `str`, the integer types, and `Option<T>` of those (`None`: the
@@ -8,21 +14,34 @@
 ///
 /// # Examples
 ///
+/// A user id type of the application's own, indexed as the string it wraps:
+///
 /// ```
 /// use typed_sessions::devices::IndexValue;
 ///
-/// assert_eq!(7u32.index_bytes(), 7i64.index_bytes());
-/// assert_ne!("7".index_bytes(), 7u8.index_bytes());
-/// assert_eq!(None::<String>.index_bytes(), None);
+/// struct UserId(String);
+///
+/// impl IndexValue for UserId {
+///     fn index_bytes(&self) -> Option<Vec<u8>> {
+///         self.0.index_bytes()
+///     }
+/// }
+///
+/// assert_eq!(UserId("ann".into()).index_bytes(), "ann".index_bytes());
 /// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot index sessions: `#[session(index)]` needs a string, an integer, or an `Option` of one",
-    label = "the store indexes this field's value",
-    note = "index by the user's id (a `String`, an integer, or an `Option` of one), or implement `typed_sessions::devices::IndexValue` for `{Self}`"
-)]
 pub trait IndexValue {
     /// The bytes whose keyed digest the store indexes, or `None` for a session that is not
     /// indexed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::devices::IndexValue;
+    ///
+    /// assert_eq!(7u32.index_bytes(), 7i64.index_bytes());
+    /// assert_ne!("7".index_bytes(), 7u8.index_bytes());
+    /// assert_eq!(None::<String>.index_bytes(), None);
+    /// ```
     fn index_bytes(&self) -> Option<Vec<u8>>;
 }
 

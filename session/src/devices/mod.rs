@@ -60,10 +60,9 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::str::FromStr;
 use std::sync::Arc;
 
-use time::OffsetDateTime;
+mod device;
 
 use crate::Error;
 use crate::config::Config;
@@ -75,6 +74,7 @@ use crate::state::SessionState;
 use crate::store::{DynStore, INDEX_FIELD, IndexDigest, Record, StoreKey, bounded};
 
 pub use crate::index_value::IndexValue;
+pub use device::{Device, DeviceHandle};
 
 /// The live sessions of one indexed value, listed and revoked: built by
 /// [`SessionLayer::devices`](crate::SessionLayer::devices) (outside a request) or
@@ -82,6 +82,23 @@ pub use crate::index_value::IndexValue;
 ///
 /// Each call is one store call per key of the layer's key ring to list, plus one removal per
 /// revoked session, each bounded by the layer's store timeout.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+///
+/// #[derive(Session, Default)]
+/// struct Auth {
+///     #[session(index)]
+///     user: Option<String>,
+/// }
+///
+/// let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+/// let devices = layer.devices::<Auth>()?;
+/// # let _ = devices;
+/// # Ok::<(), typed_sessions::Error>(())
+/// ```
 #[must_use]
 pub struct Devices<T> {
     config: Arc<Config>,
@@ -96,75 +113,6 @@ impl<T> fmt::Debug for Devices<T> {
         f.debug_struct("Devices")
             .field("from_request", &self.current.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-/// One live session of a value, as [`Devices::list`] answers it.
-#[derive(Debug)]
-pub struct Device<T> {
-    handle: DeviceHandle,
-    created: OffsetDateTime,
-    expires: OffsetDateTime,
-    data: T,
-    current: bool,
-}
-
-impl<T> Device<T> {
-    /// What [`Devices::revoke`] takes to end this session: opaque, not the session id.
-    pub fn handle(&self) -> &DeviceHandle {
-        &self.handle
-    }
-
-    /// When the session was created (its login, for a session regenerated at login).
-    pub fn created(&self) -> OffsetDateTime {
-        self.created
-    }
-
-    /// When the session expires unless it is used again. With an idle timeout, this is the
-    /// last activity the layer wrote plus that timeout: the closest the store knows to "last
-    /// seen" (the layer refreshes the expiry at most every half idle timeout).
-    pub fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-
-    /// The session's fields, decoded as the session type (a device label it stored, say).
-    pub fn data(&self) -> &T {
-        &self.data
-    }
-
-    /// Whether this is the session of the request that built the [`Devices`].
-    pub fn is_current(&self) -> bool {
-        self.current
-    }
-}
-
-/// The opaque name of one listed session, for [`Devices::revoke`]: its `Display` form fits a
-/// form field or a URL, and parses back with `FromStr`. It is the store's key (a digest of the
-/// session id), which cannot be turned into a cookie.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct DeviceHandle(StoreKey);
-
-impl fmt::Display for DeviceHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
-    }
-}
-
-impl fmt::Debug for DeviceHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("DeviceHandle")
-            .field(&self.0.as_str())
-            .finish()
-    }
-}
-
-impl FromStr for DeviceHandle {
-    type Err = Error;
-
-    fn from_str(text: &str) -> Result<Self, Error> {
-        StoreKey::from_digest_hex(text)
-            .map(Self)
-            .ok_or_else(|| Error::Config("not a device handle".into()))
     }
 }
 
@@ -209,6 +157,22 @@ impl<T: SessionData> Devices<T> {
     /// # Errors
     ///
     /// The store's errors, as for a session load ([`Error::Timeout`] past the store timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { #[session(index)] user: Option<u64> }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// # let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// let devices = layer.devices::<Auth>()?;
+    /// assert!(devices.list(&7u64).await?.is_empty()); // user 7 has no session yet
+    /// assert!(devices.list(&None::<u64>).await?.is_empty()); // nothing is indexed by `None`
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn list(&self, value: &impl IndexValue) -> Result<Vec<Device<T>>, Error> {
         let mut devices: Vec<Device<T>> = self
             .records(value)
@@ -216,7 +180,7 @@ impl<T: SessionData> Devices<T> {
             .into_iter()
             .map(|(key, record)| self.device(key, record))
             .collect();
-        devices.sort_by_key(|device| device.created);
+        devices.sort_by_key(Device::created);
         Ok(devices)
     }
 
@@ -227,16 +191,33 @@ impl<T: SessionData> Devices<T> {
     /// # Errors
     ///
     /// As for [`list`](Self::list).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { #[session(index)] user: Option<u64> }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// # let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// let devices = layer.devices::<Auth>()?;
+    /// // A handle from a form field, as `Device::handle` printed it.
+    /// let handle = "ab".repeat(32).parse()?;
+    /// assert!(!devices.revoke(&7u64, &handle).await?, "not one of user 7's sessions");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn revoke(
         &self,
         value: &impl IndexValue,
         device: &DeviceHandle,
     ) -> Result<bool, Error> {
         let listed = self.records(value).await?;
-        if !listed.iter().any(|(key, _)| *key == device.0) {
+        if !listed.iter().any(|(key, _)| key == device.store_key()) {
             return Ok(false);
         }
-        self.remove(&device.0).await?;
+        self.remove(device.store_key()).await?;
         Ok(true)
     }
 
@@ -246,6 +227,21 @@ impl<T: SessionData> Devices<T> {
     /// # Errors
     ///
     /// As for [`list`](Self::list).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { #[session(index)] user: Option<u64> }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// # let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// let devices = layer.devices::<Auth>()?;
+    /// assert_eq!(devices.revoke_others(&7u64).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn revoke_others(&self, value: &impl IndexValue) -> Result<usize, Error> {
         self.revoke_where(value, true).await
     }
@@ -255,6 +251,21 @@ impl<T: SessionData> Devices<T> {
     /// # Errors
     ///
     /// As for [`list`](Self::list).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+    /// # #[derive(Session, Default)]
+    /// # struct Auth { #[session(index)] user: Option<u64> }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// # let layer = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// let devices = layer.devices::<Auth>()?;
+    /// assert_eq!(devices.revoke_all(&7u64).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn revoke_all(&self, value: &impl IndexValue) -> Result<usize, Error> {
         self.revoke_where(value, false).await
     }
@@ -315,13 +326,7 @@ impl<T: SessionData> Devices<T> {
 
     fn device(&self, key: StoreKey, record: Record) -> Device<T> {
         let current = self.is_current(&key);
-        Device {
-            created: record.created(),
-            expires: record.expires(),
-            data: T::decode(record.fields()),
-            current,
-            handle: DeviceHandle(key),
-        }
+        Device::new(key, &record, T::decode(record.fields()), current)
     }
 }
 

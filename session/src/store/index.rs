@@ -93,6 +93,22 @@ impl fmt::Display for IndexDigest {
 }
 
 /// How a patch changes a session's index.
+///
+/// # Examples
+///
+/// ```
+/// use typed_sessions::store::{IndexChange, Patch};
+///
+/// /// What a store with an index column writes beside the patch.
+/// fn column(patch: &Patch) -> Option<Option<String>> {
+///     match patch.index_change() {
+///         IndexChange::Unchanged => None,
+///         IndexChange::Set(digest) => Some(Some(digest.to_string())),
+///         IndexChange::Cleared => Some(None),
+///     }
+/// }
+/// # let _ = column;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IndexChange {
     /// The patch leaves the index as it is.

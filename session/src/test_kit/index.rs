@@ -3,7 +3,8 @@
 //! a move to a new key, a touch that keeps it alive), and forgets removed and expired sessions.
 //!
 //! A store that does not index sessions (its `list_indexed` answers [`Error::Config`], the
-//! default) passes them without being checked: it says so to every caller instead.
+//! default) fails them, saying so: a wrapper that forgets to pass `list_indexed` on is caught
+//! here rather than by the first user who asks for their devices.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -21,12 +22,14 @@ fn fresh_digest() -> IndexDigest {
     IndexDigest::from_digest_hex(fresh_key().as_str()).expect("a store key is a digest")
 }
 
-/// Whether `store` indexes sessions at all.
-async fn indexes<S: SessionStore>(store: &S) -> bool {
-    !matches!(
-        store.list_indexed(&fresh_digest()).await,
-        Err(Error::Config(_))
-    )
+/// Panics, saying why, unless `store` indexes sessions.
+async fn assert_indexes<S: SessionStore>(store: &S) {
+    if let Err(Error::Config(why)) = store.list_indexed(&fresh_digest()).await {
+        panic!(
+            "the store does not index sessions ({why}): implement `list_indexed`, or pass it on \
+             if the store wraps another"
+        );
+    }
 }
 
 /// A record indexed under `digest` (or not indexed), with one more field, that lives `ttl`.
@@ -82,9 +85,7 @@ fn reindex(digest: Option<&IndexDigest>, ttl: Duration) -> Patch {
 /// typed_sessions::test_kit::run(typed_sessions::test_kit::index_lists_the_sessions_of_a_value(&store));
 /// ```
 pub async fn index_lists_the_sessions_of_a_value<S: SessionStore>(store: &S) {
-    if !indexes(store).await {
-        return;
-    }
+    assert_indexes(store).await;
     let (ann, bob) = (fresh_digest(), fresh_digest());
     let minute = Duration::from_secs(60);
     let anns: BTreeSet<StoreKey> = (0..3).map(|_| fresh_key()).collect();
@@ -121,9 +122,7 @@ pub async fn index_lists_the_sessions_of_a_value<S: SessionStore>(store: &S) {
 /// typed_sessions::test_kit::run(typed_sessions::test_kit::index_follows_field_changes(&store));
 /// ```
 pub async fn index_follows_field_changes<S: SessionStore>(store: &S) {
-    if !indexes(store).await {
-        return;
-    }
+    assert_indexes(store).await;
     let (ann, bob) = (fresh_digest(), fresh_digest());
     let minute = Duration::from_secs(60);
     let key = fresh_key();
@@ -171,9 +170,7 @@ pub async fn index_follows_field_changes<S: SessionStore>(store: &S) {
 /// typed_sessions::test_kit::run(typed_sessions::test_kit::index_forgets_removed_and_expired(&store));
 /// ```
 pub async fn index_forgets_removed_and_expired<S: SessionStore>(store: &S) {
-    if !indexes(store).await {
-        return;
-    }
+    assert_indexes(store).await;
     let ann = fresh_digest();
     let short = Duration::from_millis(300);
     let (kept, touched, removed, expired) = (fresh_key(), fresh_key(), fresh_key(), fresh_key());
