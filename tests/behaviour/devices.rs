@@ -304,6 +304,19 @@ on_backends!(
             "the old key's digest is asked for too"
         );
         assert_eq!(who(&rotated, &phone).await, "ann");
+        // That request renewed the phone's digest: once the old key is retired, a layer with
+        // the new key alone still finds it.
+        let retired = layer(new_key)
+            .with_clock(app.clock.clone())
+            .with_store(app.spy().clone());
+        let listed = retired
+            .devices::<Auth>()
+            .unwrap()
+            .list(&"ann")
+            .await
+            .unwrap();
+        let names: Vec<&str> = listed.iter().map(|d| d.data().device.as_str()).collect();
+        assert_eq!(names, ["phone", "laptop"]);
     }
 );
 

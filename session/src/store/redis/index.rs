@@ -43,14 +43,13 @@ impl RedisStore {
             .arg(millis(self.clock.now()))
             .arg(millis(expires))
             .arg(key.as_str());
-        let call = async {
-            let _: i64 = invocation
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(map_error)?;
-            Ok(())
-        };
-        bounded(self.timeout, call).await
+        // Acknowledged by the replicas as the session's own writes are, so that a failover
+        // does not keep a session and lose its entry.
+        let set = self.index_key(digest);
+        let _: i64 = self
+            .invoke_write(&REGISTER_SCRIPT, &invocation, &set)
+            .await?;
+        Ok(())
     }
 
     /// The live sessions of the set of `digest`; drops the entries that no longer name one.

@@ -43,6 +43,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 ///   writes only the changed fields (`HSET`), deletes the removed ones (`HDEL`) and moves the
 ///   expiry in one step, and only if the record is still live: it never re-creates a session
 ///   that a concurrent request removed. Concurrent patches of different fields all survive.
+/// - **Every device of a user** ([`list_indexed`](SessionStore::list_indexed)): one sorted
+///   set per index digest, `<prefix>index:<digest>`, of the sessions' store keys scored by
+///   their expiry. A user's sessions live in every Cluster slot, so the set is written beside
+///   the session in two steps, the same way standalone and on a Cluster: the entry goes in
+///   before a write that indexes the session, and is moved to the session's new key and expiry
+///   after every patch, touch and move of an indexed session (the scripts answer its digest:
+///   an unindexed session costs nothing more). Entries of removed, moved or re-indexed sessions
+///   are checked and dropped at the next listing, expired ones at every write to the set, and
+///   the set expires with its last session.
 /// - **Expiry**: liveness is decided by `m:expires` against this store's [`Clock`], passed to
 ///   the scripts; Redis also expires the key natively after the record's remaining lifetime.
 /// - **Outages**: every call is bounded by the command timeout (500 ms by default) and fails
@@ -173,22 +182,35 @@ impl RedisStore {
         for arg in args {
             invocation.arg(arg);
         }
+        let routing_key = self.redis_key(keys[0]);
+        let answer: Answer = self.invoke_write(script, &invocation, &routing_key).await?;
+        if answer.status < 0 {
+            return Err(not_a_session());
+        }
+        Ok(answer)
+    }
+
+    /// Runs a write script on the master of `routing_key` (its first key), acknowledged by the
+    /// replicas when [`with_replica_acks`](Self::with_replica_acks) asks for it; bounded by the
+    /// write timeout.
+    async fn invoke_write<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        invocation: &redis::ScriptInvocation<'_>,
+        routing_key: &str,
+    ) -> Result<T, Error> {
         let call = async {
-            let answer: Answer = match self.replica_acks {
+            match self.replica_acks {
                 None => invocation
                     .invoke_async(&mut self.connection.clone())
                     .await
-                    .map_err(map_error)?,
+                    .map_err(map_error),
                 Some(acks) => {
                     let mut connection = self.connection.clone();
-                    let routing_key = self.redis_key(keys[0]);
-                    (acks.invoke(&mut connection, &routing_key, script, &invocation)).await?
+                    acks.invoke(&mut connection, routing_key, script, invocation)
+                        .await
                 }
-            };
-            if answer.status < 0 {
-                return Err(not_a_session());
             }
-            Ok(answer)
         };
         bounded(self.write_timeout(), call).await
     }
