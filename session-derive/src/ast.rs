@@ -107,6 +107,11 @@ impl Field<'_> {
         self.attrs.skip.is_some()
     }
 
+    /// Whether the field is `#[session(index)]`.
+    pub(crate) fn is_index(&self) -> bool {
+        self.attrs.index.is_some()
+    }
+
     /// Whether the field is `#[session(flash)]`.
     pub(crate) fn is_flash(&self) -> bool {
         self.attrs.flash.is_some()

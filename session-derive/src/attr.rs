@@ -31,6 +31,8 @@ pub(crate) struct Field {
     pub(crate) skip: Option<Path>,
     /// `flash`: the word itself, kept for its span.
     pub(crate) flash: Option<Path>,
+    /// `index`: the word itself, kept for its span.
+    pub(crate) index: Option<Path>,
 }
 
 /// Parses the struct's `#[session(...)]` attributes.
@@ -101,6 +103,8 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                     conflict(cx, &meta.path, "skip", "default");
                 } else if seen.has("flash") {
                     conflict(cx, &meta.path, "skip", "flash");
+                } else if seen.has("index") {
+                    conflict(cx, &meta.path, "skip", "index");
                 } else if first {
                     field.skip = Some(meta.path.clone());
                 }
@@ -116,10 +120,20 @@ pub(crate) fn field(cx: &Ctxt, attrs: &[Attribute]) -> Field {
                 } else if first {
                     field.flash = Some(meta.path.clone());
                 }
+            } else if meta.path.is_ident("index") {
+                let first = seen.first(cx, &meta.path, "index");
+                if !(meta.input.is_empty() || meta.input.peek(Token![,])) {
+                    skip_value(&meta)?;
+                    cx.syn_error(meta.error("`index` takes no value; write `#[session(index)]`"));
+                } else if seen.has("skip") {
+                    conflict(cx, &meta.path, "index", "skip");
+                } else if first {
+                    field.index = Some(meta.path.clone());
+                }
             } else {
                 return Err(unknown(
                     &meta,
-                    "expected one of `rename`, `default`, `skip`, `flash`",
+                    "expected one of `rename`, `default`, `skip`, `flash`, `index`",
                 ));
             }
             Ok(())

@@ -59,6 +59,7 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
     let inits = input.fields.iter().map(|field| init(field, &fields, path));
     let bind_defaults = stored.iter().map(|field| bind_default(field));
     let flash = flash_const(&stored);
+    let index_items = index_items(&stored, path);
     let attrs = lints::impl_attrs(input.original);
 
     quote! {
@@ -67,6 +68,7 @@ fn impl_session(input: &Input<'_>) -> TokenStream {
             impl #krate::SessionData for #ident {
                 const KEYS: &'static [&'static str] = &[#(#keys),*];
                 #flash
+                #index_items
 
                 fn decode(#fields: &#krate::__private::Fields) -> Self {
                     #(#assert_all)*
@@ -114,6 +116,33 @@ fn flash_const(stored: &[&Field<'_>]) -> TokenStream {
         return TokenStream::new();
     }
     quote!(const FLASH: &'static [usize] = &[#(#flash),*];)
+}
+
+/// `const INDEX` and `index_value` for the `#[session(index)]` field; nothing without one (the
+/// trait's defaults: no index).
+fn index_items(stored: &[&Field<'_>], krate: &Path) -> TokenStream {
+    let Some((position, field)) = stored
+        .iter()
+        .enumerate()
+        .find(|(_, field)| field.is_index())
+    else {
+        return TokenStream::new();
+    };
+    let position = Literal::usize_unsuffixed(position);
+    let ty = field.ty;
+    let member = field.ident;
+    let krate_at_ty = crate_at(krate, ty.span());
+    let bytes = quote_spanned! {ty.span()=>
+        #krate_at_ty::__private::assert_index::<#ty>();
+        #krate_at_ty::__private::index_bytes::<#ty>(&self.#member)
+    };
+    quote! {
+        const INDEX: ::core::option::Option<usize> = ::core::option::Option::Some(#position);
+
+        fn index_value(&self) -> ::core::option::Option<::std::vec::Vec<u8>> {
+            #bytes
+        }
+    }
 }
 
 /// The field's storage key as a string literal, spanned where it was written.

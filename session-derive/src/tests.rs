@@ -225,7 +225,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
         },
         &[
             "unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`, \
-             `flash`",
+             `flash`, `index`",
         ],
     );
     assert_errors(
@@ -237,7 +237,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
         },
         &[
             "unknown session attribute `serde::rename`; expected one of `rename`, `default`, \
-             `skip`, `flash`",
+             `skip`, `flash`, `index`",
         ],
     );
     assert_errors(
@@ -258,7 +258,7 @@ fn rejects_unknown_attributes_listing_the_valid_ones() {
         &[
             "unknown session attribute `rename`; expected one of `namespace`, `crate`",
             "unknown session attribute `namespace`; expected one of `rename`, `default`, `skip`, \
-             `flash`",
+             `flash`, `index`",
         ],
     );
 }
@@ -636,7 +636,7 @@ fn reports_every_error_at_once() {
         &[
             "session attribute `rename` expects a string literal, like `rename = \"name\"`",
             "unknown session attribute `bogus`; expected one of `rename`, `default`, `skip`, \
-             `flash`",
+             `flash`, `index`",
             "`#[derive(Session)]` does not support generic parameters; wrap the generic data \
              in a concrete struct",
             "duplicate session key `c`, already used by field `c`; give one of them a different \
@@ -667,7 +667,7 @@ fn errors_point_at_the_offending_tokens() {
             ("duplicate session attribute `rename`", 4, 22),
             (
                 "unknown session attribute `flatten`; expected one of `rename`, `default`, `skip`, \
-                 `flash`",
+                 `flash`, `index`",
                 6,
                 22,
             ),

@@ -10,6 +10,30 @@ pub(crate) fn check(cx: &Ctxt, input: &Input<'_>) {
     check_generics(cx, input);
     check_keys(cx, input);
     check_reserved(cx, input);
+    check_index(cx, input);
+}
+
+/// The store indexes one value per session: a second `#[session(index)]` field is refused.
+fn check_index(cx: &Ctxt, input: &Input<'_>) {
+    let mut indexed = input.stored().filter(|field| field.is_index());
+    let Some(first) = indexed.next() else {
+        return;
+    };
+    for field in indexed {
+        let span = field
+            .attrs
+            .index
+            .as_ref()
+            .map_or_else(|| field.key_span(), syn::spanned::Spanned::span);
+        cx.syn_error(syn::Error::new(
+            span,
+            format!(
+                "only one field of a session can be `#[session(index)]`, and `{}` already is: \
+                 the store indexes one value per session",
+                first.ident
+            ),
+        ));
+    }
 }
 
 /// Storage keys starting with `$` hold the library's own data beside the fields (a session's

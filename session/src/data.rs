@@ -53,6 +53,48 @@ pub trait SessionData: Sized + Send + Sync + 'static {
     /// ```
     const FLASH: &'static [usize] = &[];
 
+    /// The index in [`KEYS`](Self::KEYS) of the field the store indexes (`#[session(index)]`),
+    /// so that every session of one value (a user's devices) can be listed and revoked: see
+    /// [`devices`](crate::devices). None by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     #[session(index)]
+    ///     user: Option<u64>,
+    ///     device: String,
+    /// }
+    ///
+    /// assert_eq!(Auth::INDEX, Some(0));
+    /// assert_eq!(Auth { user: Some(7), device: "phone".into() }.index_value(), Some(b"i:7".to_vec()));
+    /// ```
+    const INDEX: Option<usize> = None;
+
+    /// The bytes of the indexed field's value ([`IndexValue`](crate::devices::IndexValue)), or
+    /// `None` when the session is not indexed (the field is `None`, or the type has no index).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Session, SessionData};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     #[session(index)]
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// assert_eq!(Auth { user: None }.index_value(), None); // not logged in: not indexed
+    /// assert_eq!(Auth { user: Some("ann".into()) }.index_value(), Some(b"s:ann".to_vec()));
+    /// ```
+    fn index_value(&self) -> Option<Vec<u8>> {
+        None
+    }
+
     /// Builds the value from stored fields.
     ///
     /// A missing field takes its default; a field that fails to decode takes its default and
@@ -245,6 +287,16 @@ pub mod __private {
     /// Names the type of a flash field: stored, with an empty value as its default.
     #[inline]
     pub const fn assert_flash<T: StoredField + crate::flash::FlashValue + SharedField>() {}
+
+    /// Names the type of an indexed field.
+    #[inline]
+    pub const fn assert_index<T: crate::index_value::IndexValue>() {}
+
+    /// The bytes of an indexed field's value.
+    #[inline]
+    pub fn index_bytes<T: crate::index_value::IndexValue>(value: &T) -> Option<Vec<u8>> {
+        value.index_bytes()
+    }
 
     /// Names the type of a skipped field.
     #[inline]

@@ -215,6 +215,37 @@ impl<T: SessionData> Session<T> {
         Lifetime::stored(self.state.lock().fields())
     }
 
+    /// The handle that lists and revokes the sessions of one value of `T`'s
+    /// `#[session(index)]` field (the user's devices), this request's session marked current:
+    /// see [`devices`](crate::devices). Revoking the current session ends it in this request
+    /// too.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for the cookie store, which keeps no sessions on the server to list.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::Session;
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     #[session(index)]
+    ///     user: Option<u64>,
+    /// }
+    ///
+    /// async fn logout_other_devices(auth: Session<Auth>) -> Result<String, typed_sessions::Error> {
+    ///     let Some(user) = auth.user else { return Ok("not logged in".into()) };
+    ///     let ended = auth.devices()?.revoke_others(&user).await?;
+    ///     Ok(format!("{ended} other sessions ended"))
+    /// }
+    /// # let _ = logout_other_devices;
+    /// ```
+    pub fn devices(&self) -> Result<crate::devices::Devices<T>, Error> {
+        crate::devices::Devices::of_request(self.state.clone())
+    }
+
     /// Gives the session a new id and keeps its data: the old id stops working when the
     /// response is sent. Call it whenever privileges change (log in) to defeat session
     /// fixation.
@@ -314,6 +345,10 @@ impl<T: SessionData> Session<T> {
                 .any(|key| fields.contains_key(*key));
             (T::decode(fields), session.epoch(), flash)
         };
+        if T::INDEX.is_some() && state.config().store.is_some() {
+            let mut session = state.lock();
+            crate::devices::sync_index(&mut session, &value, state.config().codec.keys());
+        }
         // Flash fields to consume: the snapshot is the loaded value, so that the handle's drop
         // can tell a flash field set again from one only read.
         let snapshot = flash.then(|| value.encode().unwrap_or_default());
@@ -351,6 +386,9 @@ impl<T: SessionData> Session<T> {
                 // is stored as absent, a removal of that one field.
                 session.set_field(key, Value::Null, || Ok(Value::Null));
             }
+        }
+        if T::INDEX.is_some() && self.state.config().store.is_some() {
+            crate::devices::sync_index(&mut session, &self.value, self.state.config().codec.keys());
         }
         drop(session);
         self.snapshot = Some(after);

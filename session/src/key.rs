@@ -38,6 +38,9 @@ pub struct Key {
     /// MAC clones it rather than re-keying, which saves two SHA-256 blocks per MAC.
     /// Zeroed on drop: its secrets are two SHA-256 states, which `sha2` zeroes.
     signing: HmacSha256,
+    /// HMAC-SHA256 keyed with the index key, prepared like `signing`: digests of indexed
+    /// values (see `devices`), so that a store never sees a user id.
+    index: HmacSha256,
     encryption: Zeroizing<[u8; 32]>,
     id: String,
 }
@@ -175,8 +178,10 @@ impl Key {
         let signing = derive_subkey(master, b"typed-sessions/v1/signing");
         let encryption = derive_subkey(master, b"typed-sessions/v1/encryption");
         let id_bytes = derive_subkey(master, b"typed-sessions/v1/key-id");
+        let index = derive_subkey(master, b"typed-sessions/v1/index");
         Self {
             signing: HmacSha256::new_from_slice(&*signing).expect("HMAC accepts any key length"),
+            index: HmacSha256::new_from_slice(&*index).expect("HMAC accepts any key length"),
             encryption,
             id: crate::b64::encode(&id_bytes[..6]),
         }
@@ -194,6 +199,13 @@ impl Key {
 
     pub(crate) fn encryption_key(&self) -> &[u8; 32] {
         &self.encryption
+    }
+
+    /// The keyed digest of an indexed value's bytes, as the store sees it (in hex).
+    pub(crate) fn index_digest(&self, value: &[u8]) -> [u8; 32] {
+        let mut mac = self.index.clone();
+        mac.update(value);
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -233,6 +245,11 @@ impl KeyRing {
 
     pub(crate) fn newest(&self) -> &Key {
         &self.keys[0]
+    }
+
+    /// Every key, newest first.
+    pub(crate) fn all(&self) -> &[Key] {
+        &self.keys
     }
 
     /// The keys whose id is `id`, newest first (ids are 48 bits, so a clash is possible but

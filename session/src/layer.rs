@@ -522,6 +522,35 @@ impl SessionLayer {
         self.edit(|c| c.clock = clock)
     }
 
+    /// The handle that lists and revokes the sessions of one user (of one value of `T`'s
+    /// `#[session(index)]` field), from outside any request: an admin page, a job that runs
+    /// after a password change. See [`devices`](crate::devices).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for the cookie store, which keeps no sessions on the server to list,
+    /// and for a `T` without an index field.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use typed_sessions::{Key, MemoryStore, Session, SessionLayer};
+    ///
+    /// #[derive(Session, Default)]
+    /// struct Auth {
+    ///     #[session(index)]
+    ///     user: Option<String>,
+    /// }
+    ///
+    /// let with_store = SessionLayer::new(Key::generate()).with_store(MemoryStore::new());
+    /// assert!(with_store.devices::<Auth>().is_ok());
+    /// let cookie_only = SessionLayer::new(Key::generate());
+    /// assert!(cookie_only.devices::<Auth>().is_err());
+    /// ```
+    pub fn devices<T: crate::SessionData>(&self) -> Result<crate::devices::Devices<T>, Error> {
+        crate::devices::Devices::new(self.config.clone())
+    }
+
     /// Checks the combination of settings.
     ///
     /// # Errors

@@ -45,6 +45,11 @@ impl RequestState {
         &self.config
     }
 
+    /// The layer's configuration, shared.
+    pub(crate) fn config_arc(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// Makes the state of a finished request as good as new, for the next request.
     pub(crate) fn reset(&mut self) {
         // Without a load nothing can have touched the session: no `Session` exists before one.

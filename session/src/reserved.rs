@@ -10,13 +10,16 @@ pub(crate) const CSRF_SECRET: &str = "$csrf";
 /// The session's own lifetime, when a handler chose one (see `lifetime`).
 pub(crate) const LIFETIME: &str = "$lifetime";
 
+/// The keyed digest of the session's `#[session(index)]` value (see `devices`).
+pub(crate) const INDEX: &str = "$index";
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_reserved_key_starts_with_the_prefix() {
-        for key in [CSRF_SECRET, LIFETIME] {
+        for key in [CSRF_SECRET, LIFETIME, INDEX] {
             assert!(key.starts_with('$'), "the derive refuses `$`: {key}");
         }
     }

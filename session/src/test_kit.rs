@@ -11,6 +11,7 @@
 //! store's own clock. Each check works on fresh random keys, so they can share one database.
 
 mod exact;
+mod index;
 mod rekey;
 
 use std::future::Future;
@@ -26,6 +27,10 @@ use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Updated};
 
 pub use exact::{awkward_field_keys_round_trip, tricky_values_survive_create_and_patch};
+pub use index::{
+    index_follows_field_changes, index_forgets_removed_and_expired,
+    index_lists_the_sessions_of_a_value,
+};
 pub use rekey::{
     concurrent_patch_during_rekey_is_kept_or_reported, rekey_does_not_resurrect,
     rekey_moves_and_patches, rekey_refuses_a_taken_key,
@@ -509,6 +514,9 @@ macro_rules! store_conformance {
             rekey_does_not_resurrect,
             rekey_refuses_a_taken_key,
             concurrent_patch_during_rekey_is_kept_or_reported,
+            index_lists_the_sessions_of_a_value,
+            index_follows_field_changes,
+            index_forgets_removed_and_expired,
         );
         $(
             #[test]

@@ -15,6 +15,7 @@ mod csrf_origin;
 mod csrf_support;
 mod csrf_tokens;
 mod destroy;
+mod devices;
 mod errors;
 mod example_keys;
 mod expiry;

@@ -13,7 +13,7 @@ use tokio::sync::{RwLock, RwLockReadGuard};
 use typed_sessions::test_kit::{assert_same_record, fresh_key};
 use typed_sessions::{
     Error, PostgresStore,
-    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
+    store::{Created, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 use crate::env_url;
@@ -97,6 +97,12 @@ impl SessionStore for Running {
     }
     fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
         self.store.can_rekey(old, new)
+    }
+    fn list_indexed(
+        &self,
+        index: &IndexDigest,
+    ) -> impl Future<Output = Result<Vec<(StoreKey, Record)>, Error>> + Send {
+        self.store.list_indexed(index)
     }
 }
 

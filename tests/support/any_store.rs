@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use tokio::sync::OnceCell;
 use typed_sessions::{
     Error, MemoryStore,
-    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
+    store::{Created, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 #[cfg(feature = "sqlite")]
@@ -371,6 +371,9 @@ impl SessionStore for AnyStore {
     }
     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
         delegate!(self, store => store.rekey(old, new, patch).await)
+    }
+    async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
+        delegate!(self, store => store.list_indexed(index).await)
     }
     // Every store a test runs here can move a session between any two keys (Redis standalone;
     // the Cluster's tests use `RedisStore` itself).

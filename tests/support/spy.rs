@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use typed_sessions::{
     Error,
-    store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
+    store::{Created, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated},
 };
 
 use crate::any_store::AnyStore;
@@ -193,6 +193,10 @@ impl SessionStore for SpyStore {
     }
     fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
         self.inner.can_rekey(old, new)
+    }
+    /// Not a call the layer makes in a request: passed on unrecorded.
+    async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
+        self.inner.list_indexed(index).await
     }
     fn kind(&self) -> &'static str {
         self.inner.kind()

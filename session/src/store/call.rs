@@ -9,7 +9,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
+use crate::store::{Created, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -39,6 +39,10 @@ pub(crate) trait DynStore: Send + Sync {
         patch: &'a Patch,
     ) -> BoxFuture<'a, Result<Rekeyed, Error>>;
     fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool;
+    fn list_indexed<'a>(
+        &'a self,
+        index: &'a IndexDigest,
+    ) -> BoxFuture<'a, Result<Vec<(StoreKey, Record)>, Error>>;
 }
 
 impl<S: SessionStore> DynStore for S {
@@ -79,6 +83,12 @@ impl<S: SessionStore> DynStore for S {
     }
     fn can_rekey(&self, old: &StoreKey, new: &StoreKey) -> bool {
         SessionStore::can_rekey(self, old, new)
+    }
+    fn list_indexed<'a>(
+        &'a self,
+        index: &'a IndexDigest,
+    ) -> BoxFuture<'a, Result<Vec<(StoreKey, Record)>, Error>> {
+        Box::pin(SessionStore::list_indexed(self, index))
     }
 }
 

@@ -8,6 +8,7 @@
 //! the conformance kit (`store_conformance!`, feature `test-kit`).
 
 mod call;
+mod index;
 mod key;
 mod memory;
 mod record;
@@ -23,6 +24,7 @@ use time::OffsetDateTime;
 use crate::Error;
 
 pub(crate) use call::{DynStore, bounded};
+pub use index::{INDEX_FIELD, IndexChange, IndexDigest};
 pub use key::StoreKey;
 pub use memory::MemoryStore;
 pub(crate) use record::nesting_exceeds;
@@ -417,5 +419,51 @@ pub trait SessionStore: Send + Sync + 'static {
     /// ```
     fn kind(&self) -> &'static str {
         "custom"
+    }
+
+    /// Every live record indexed under `index` (its [`INDEX_FIELD`] holds that digest), with
+    /// its key: what [`Devices`](crate::devices::Devices) lists and revokes. Expired and removed
+    /// records are never answered, and the store keeps no index entry of them for ever.
+    ///
+    /// The default answers [`Error::Config`]: a store that does not index sessions cannot list
+    /// them, and says so rather than answering an empty list that would look like "no other
+    /// device". Every shipped store except the cookie store (which keeps nothing on the
+    /// server) implements it; the conformance kit checks it for a store that declares it.
+    ///
+    /// # Errors
+    ///
+    /// As for [`load`](Self::load); [`Error::Config`] when the store does not index sessions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::{Duration, OffsetDateTime};
+    /// use typed_sessions::MemoryStore;
+    /// use typed_sessions::store::{Fields, IndexDigest, Record, SessionStore, StoreKey, INDEX_FIELD};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), typed_sessions::Error> {
+    /// let store = MemoryStore::new();
+    /// let user = IndexDigest::from_digest_hex("c".repeat(64)).unwrap();
+    /// let mut fields = Fields::new();
+    /// fields.insert(INDEX_FIELD.into(), user.as_str().into());
+    /// let now = OffsetDateTime::now_utc();
+    /// let key = StoreKey::from_digest_hex("9".repeat(64)).unwrap();
+    /// store.create(&key, &Record::new(fields, now, now + Duration::hours(1))).await?;
+    /// let listed = store.list_indexed(&user).await?;
+    /// assert_eq!(listed.len(), 1);
+    /// assert_eq!(listed[0].0, key);
+    /// # Ok(())
+    /// # }
+    /// ```
+    fn list_indexed(
+        &self,
+        index: &IndexDigest,
+    ) -> impl Future<Output = Result<Vec<(StoreKey, Record)>, Error>> + Send {
+        let _ = index;
+        std::future::ready(Err(Error::Config(format!(
+            "the {} session store does not index sessions: it cannot list a user's sessions",
+            self.kind()
+        ))))
     }
 }

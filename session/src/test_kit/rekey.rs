@@ -15,7 +15,7 @@ use crate::store::{Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 const PATCHES: usize = 8;
 
 /// A fresh key that `store` can move a session from `old` to in one step.
-fn fresh_key_for<S: SessionStore>(store: &S, old: &StoreKey) -> StoreKey {
+pub(super) fn fresh_key_for<S: SessionStore>(store: &S, old: &StoreKey) -> StoreKey {
     for _ in 0..1 << 16 {
         let new = fresh_key();
         if store.can_rekey(old, &new) {

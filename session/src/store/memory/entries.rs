@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use super::index::{ExpiryIndex, Indexes, Place, Segment};
 use super::stored::{Names, Stored};
 use crate::clock::unix_ms;
-use crate::store::StoreKey;
 use crate::store::{Created, Patch, Record, Rekeyed, Updated};
+use crate::store::{INDEX_FIELD, IndexDigest, StoreKey};
 
 /// How many expired entries each write sweeps at most in each segment, so that the sweep's
 /// cost is spread over the writes that make it necessary instead of stalling one of them.
@@ -215,6 +215,27 @@ impl Entries {
         if let Some(entry) = self.records.remove(key) {
             self.by_expiry.remove(entry.indexed);
         }
+    }
+
+    /// Every live record whose index field holds `index`, with its key: one pass over the
+    /// records (a memory store holds at most its capacity), no table of its own to keep clean.
+    pub(super) fn list_indexed(
+        &self,
+        index: &IndexDigest,
+        now: OffsetDateTime,
+    ) -> Vec<(StoreKey, Record)> {
+        self.records
+            .iter()
+            .filter(|(_, entry)| !entry.stored.is_expired(now))
+            .filter(|(_, entry)| {
+                entry
+                    .stored
+                    .field(INDEX_FIELD)
+                    .and_then(serde_json::Value::as_str)
+                    == Some(index.as_str())
+            })
+            .map(|(key, entry)| (key.clone(), entry.stored.to_record()))
+            .collect()
     }
 
     pub(super) fn clear(&mut self) {

@@ -53,6 +53,14 @@ impl Stored {
         Record::new(fields, self.created, self.expires)
     }
 
+    /// The value of the field `name`, if the record has it.
+    pub(super) fn field(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .binary_search_by(|(have, _)| have.as_ref().cmp(name))
+            .ok()
+            .map(|at| &self.fields[at].1)
+    }
+
     pub(super) fn is_expired(&self, now: OffsetDateTime) -> bool {
         self.expires <= now
     }

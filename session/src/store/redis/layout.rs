@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::store::{Fields, Patch, Record, Rekeyed, Updated};
+use crate::store::{Fields, IndexDigest, Patch, Record, Rekeyed, Updated};
 
 /// Hash field holding the creation time, in Unix milliseconds.
 const CREATED: &str = "m:created";
@@ -83,7 +83,9 @@ if expires <= tonumber(ARGV[1]) then return 0 end
 
 /// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`: one `HDEL` for
 /// the removed fields (if any), one `HSET` for the changed ones and the expiry, one `PEXPIRE`
-/// for the remaining lifetime; returns 1 from the script.
+/// for the remaining lifetime; returns from the script the session's index digest (the
+/// `f:$index` field, a JSON string) if it has one, so that the store can bring the index's
+/// entry up to date with the new key and expiry, else 1.
 macro_rules! apply_patch_to_target {
     () => {
         r"
@@ -93,10 +95,25 @@ if removed > 0 then
 end
 redis.call('HSET', target, 'm:expires', ARGV[2], unpack(ARGV, 4 + removed))
 redis.call('PEXPIRE', target, math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1))
+local index = redis.call('HGET', target, 'f:$index')
+if index then return index end
 return 1
 "
     };
 }
+
+/// Adds the session `ARGV[3]` (a store key in hex) to the index sorted set `KEYS[1]`, scored by
+/// its expiry `ARGV[2]` (ms), drops the entries past their expiry (`ARGV[1]`, now), and keeps
+/// the set at least as long as the session. One key: on a Cluster, the set's own slot.
+const REGISTER: &str = r"
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+local wanted = math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1)
+if redis.call('PTTL', KEYS[1]) < wanted then
+  redis.call('PEXPIRE', KEYS[1], wanted)
+end
+return 1
+";
 
 /// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
 /// ARGV: now, expires (both ms), the number n of removed fields, n removed fields, then
@@ -135,6 +152,36 @@ local target = KEYS[2]
 pub(super) static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE));
 pub(super) static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
 pub(super) static REKEY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REKEY));
+pub(super) static REGISTER_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REGISTER));
+
+/// What a script answered: its status, and the session's index digest when a patch or a move
+/// applied to an indexed session.
+pub(super) struct Answer {
+    pub(super) status: i64,
+    pub(super) index: Option<IndexDigest>,
+}
+
+impl redis::FromRedisValue for Answer {
+    fn from_redis_value_ref(value: &redis::Value) -> Result<Self, redis::ParsingError> {
+        match value {
+            redis::Value::BulkString(bytes) => Ok(Self {
+                status: 1,
+                // A digest that does not read back is no index: listing would never find it.
+                index: serde_json::from_slice::<String>(bytes)
+                    .ok()
+                    .and_then(IndexDigest::from_digest_hex),
+            }),
+            other => Ok(Self {
+                status: i64::from_redis_value_ref(other)?,
+                index: None,
+            }),
+        }
+    }
+
+    fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
+        Self::from_redis_value_ref(&value)
+    }
+}
 
 /// The outcome of [`REKEY`] from its status.
 pub(super) fn rekeyed(status: i64) -> Rekeyed {

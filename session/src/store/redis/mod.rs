@@ -3,6 +3,7 @@
 
 mod builders;
 mod connection;
+mod index;
 mod layout;
 mod replicas;
 mod sentinel;
@@ -18,11 +19,11 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::store::StoreKey;
-use crate::store::{Created, Patch, Record, Rekeyed, Updated};
+use crate::store::{Created, IndexChange, IndexDigest, Patch, Record, Rekeyed, Updated};
 use crate::store::{SessionStore, bounded};
 use connection::{Connection, map_error, not_a_session};
 use layout::{
-    CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
+    Answer, CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
     push_fields, rekeyed,
 };
 use replicas::ReplicaAcks;
@@ -42,6 +43,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 ///   writes only the changed fields (`HSET`), deletes the removed ones (`HDEL`) and moves the
 ///   expiry in one step, and only if the record is still live: it never re-creates a session
 ///   that a concurrent request removed. Concurrent patches of different fields all survive.
+/// - **Every device of a user** ([`list_indexed`](SessionStore::list_indexed)): one sorted
+///   set per index digest, `<prefix>index:<digest>`, of the sessions' store keys scored by
+///   their expiry. A user's sessions live in every Cluster slot, so the set is written beside
+///   the session in two steps, the same way standalone and on a Cluster: the entry goes in
+///   before a write that indexes the session, and is moved to the session's new key and expiry
+///   after every patch, touch and move of an indexed session (the scripts answer its digest:
+///   an unindexed session costs nothing more). Entries of removed, moved or re-indexed sessions
+///   are checked and dropped at the next listing, expired ones at every write to the set, and
+///   the set expires with its last session.
 /// - **Expiry**: liveness is decided by `m:expires` against this store's [`Clock`], passed to
 ///   the scripts; Redis also expires the key natively after the record's remaining lifetime.
 /// - **Outages**: every call is bounded by the command timeout (500 ms by default) and fails
@@ -164,7 +174,7 @@ impl RedisStore {
         script: &Script,
         keys: &[&StoreKey],
         args: Vec<Vec<u8>>,
-    ) -> Result<i64, Error> {
+    ) -> Result<Answer, Error> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
             invocation.key(self.redis_key(key));
@@ -172,22 +182,35 @@ impl RedisStore {
         for arg in args {
             invocation.arg(arg);
         }
+        let routing_key = self.redis_key(keys[0]);
+        let answer: Answer = self.invoke_write(script, &invocation, &routing_key).await?;
+        if answer.status < 0 {
+            return Err(not_a_session());
+        }
+        Ok(answer)
+    }
+
+    /// Runs a write script on the master of `routing_key` (its first key), acknowledged by the
+    /// replicas when [`with_replica_acks`](Self::with_replica_acks) asks for it; bounded by the
+    /// write timeout.
+    async fn invoke_write<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        invocation: &redis::ScriptInvocation<'_>,
+        routing_key: &str,
+    ) -> Result<T, Error> {
         let call = async {
-            let status: i64 = match self.replica_acks {
+            match self.replica_acks {
                 None => invocation
                     .invoke_async(&mut self.connection.clone())
                     .await
-                    .map_err(map_error)?,
+                    .map_err(map_error),
                 Some(acks) => {
                     let mut connection = self.connection.clone();
-                    let routing_key = self.redis_key(keys[0]);
-                    (acks.invoke(&mut connection, &routing_key, script, &invocation)).await?
+                    acks.invoke(&mut connection, routing_key, script, invocation)
+                        .await
                 }
-            };
-            if status < 0 {
-                return Err(not_a_session());
             }
-            Ok(status)
         };
         bounded(self.write_timeout(), call).await
     }
@@ -238,22 +261,31 @@ impl SessionStore for RedisStore {
             millis(record.expires()).to_string().into_bytes(),
         ];
         push_fields(&mut args, record.fields());
-        match self.run_script(&CREATE_SCRIPT, &[key], args).await? {
+        if let Some(digest) = record.index() {
+            self.register(&digest, key, record.expires()).await?;
+        }
+        match self.run_script(&CREATE_SCRIPT, &[key], args).await?.status {
             0 => Ok(Created::AlreadyExists),
             _ => Ok(Created::Stored),
         }
     }
 
     async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
+        let registered = self.register_first(key, patch).await?;
         let args = patch_args(self.clock.now(), patch);
-        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
+        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
+        self.follow(key, patch.expires(), registered, &answer)
+            .await?;
+        applied(answer.status)
     }
 
     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
+        let registered = self.register_first(new, patch).await?;
         let args = patch_args(self.clock.now(), patch);
-        Ok(rekeyed(
-            self.run_script(&REKEY_SCRIPT, &[old, new], args).await?,
-        ))
+        let answer = self.run_script(&REKEY_SCRIPT, &[old, new], args).await?;
+        self.follow(new, patch.expires(), registered, &answer)
+            .await?;
+        Ok(rekeyed(answer.status))
     }
 
     /// Standalone: always. Cluster: when both keys hash to one slot, so that one script can
@@ -296,6 +328,49 @@ impl SessionStore for RedisStore {
             millis(expires).to_string().into_bytes(),
             b"0".to_vec(),
         ];
-        applied(self.run_script(&PATCH_SCRIPT, &[key], args).await?)
+        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
+        self.follow(key, expires, None, &answer).await?;
+        applied(answer.status)
+    }
+
+    /// The set of every session indexed under `index`, each entry checked against its
+    /// session: see the `index` module for how the set stays clean on a Cluster.
+    async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
+        self.list_index(index).await
+    }
+}
+
+impl RedisStore {
+    /// Step 1 of an indexed write: a patch that indexes the session under a digest enters it
+    /// in that digest's set before the session says so. Answers the digest it entered.
+    async fn register_first(
+        &self,
+        key: &StoreKey,
+        patch: &Patch,
+    ) -> Result<Option<IndexDigest>, Error> {
+        match patch.index_change() {
+            IndexChange::Set(digest) => {
+                self.register(&digest, key, patch.expires()).await?;
+                Ok(Some(digest))
+            }
+            IndexChange::Unchanged | IndexChange::Cleared => Ok(None),
+        }
+    }
+
+    /// Step 2: a write that applied to an indexed session moves its entry to its key and
+    /// expiry (unless step 1 just did).
+    async fn follow(
+        &self,
+        key: &StoreKey,
+        expires: OffsetDateTime,
+        registered: Option<IndexDigest>,
+        answer: &Answer,
+    ) -> Result<(), Error> {
+        match &answer.index {
+            Some(digest) if registered.as_ref() != Some(digest) => {
+                self.register(digest, key, expires).await
+            }
+            _ => Ok(()),
+        }
     }
 }

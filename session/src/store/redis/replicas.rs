@@ -28,14 +28,14 @@ pub(super) struct ReplicaAcks {
 
 impl ReplicaAcks {
     /// Runs the script `invocation` of `script` on the master of `routing_key`, then waits for
-    /// the replicas; the script's status.
-    pub(super) async fn invoke(
+    /// the replicas; the script's answer.
+    pub(super) async fn invoke<T: redis::FromRedisValue>(
         self,
         connection: &mut Connection,
         routing_key: &str,
         script: &Script,
         invocation: &ScriptInvocation<'_>,
-    ) -> Result<i64, Error> {
+    ) -> Result<T, Error> {
         let pipeline = |load: bool| {
             let mut pipeline = redis::pipe();
             if load {

@@ -8,7 +8,7 @@ use super::errors::map_error;
 use super::statements::{self, Create};
 use super::{SqlDialect, SqlStore};
 use crate::Error;
-use crate::store::{Created, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
+use crate::store::{Created, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated};
 
 /// `key` as it is bound.
 fn text<DB: SqlDialect>(key: &StoreKey) -> DB::Text<'_> {
@@ -134,6 +134,26 @@ impl<DB: SqlDialect> SessionStore for SqlStore<DB> {
             .bind(text::<DB>(key))
             .bind(self.now());
         Ok(applied(self.run(query).await?))
+    }
+
+    /// One `SELECT` on the `$index` member of `data` (an expression index on PostgreSQL and
+    /// SQLite; a scan of the table on MySQL and MariaDB). The index lives in the row, so it is
+    /// deleted with it: nothing piles up.
+    async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
+        let query = sqlx::query(self.sql.list_indexed.clone())
+            .bind(DB::Text::from(index.as_str()))
+            .bind(self.now());
+        let rows = DB::fetch_all(&self.pool, query)
+            .await
+            .map_err(map_error::<DB>)?;
+        rows.iter()
+            .map(|row| {
+                let key = DB::row_key(row).map_err(super::errors::corrupt_column)?;
+                let key = StoreKey::from_digest_hex(key)
+                    .ok_or_else(|| Error::corrupt("a session row's key is not a store key"))?;
+                Ok((key, DB::decode(row)?))
+            })
+            .collect()
     }
 
     /// `"postgres"`, `"mysql"` or `"sqlite"`.

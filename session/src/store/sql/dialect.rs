@@ -59,6 +59,11 @@ pub trait SqlDialect: Database + sealed::Sealed {
     #[doc(hidden)]
     const DELETE_BATCH: Option<u64> = None;
 
+    /// The SQL expression of the `$index` member of `data`, as text (see
+    /// [`INDEX_FIELD`](crate::store::INDEX_FIELD)): what listing a user's sessions compares.
+    #[doc(hidden)]
+    const INDEX_MEMBER: &'static str;
+
     /// A time as it is bound.
     #[doc(hidden)]
     type Time: Encode<'static, Self> + Type<Self> + Send;
@@ -135,6 +140,17 @@ pub trait SqlDialect: Database + sealed::Sealed {
         pool: &Pool<Self>,
         query: DbQuery<Self>,
     ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send;
+
+    /// The `key` column of a row.
+    #[doc(hidden)]
+    fn row_key(row: &Self::Row) -> Result<String, sqlx::Error>;
+
+    /// Runs `query` on `pool` and answers its rows.
+    #[doc(hidden)]
+    fn fetch_all(
+        pool: &Pool<Self>,
+        query: DbQuery<Self>,
+    ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send;
 }
 
 /// [`SqlDialect::execute`] and [`SqlDialect::fetch_optional`]: the same text for every database,
@@ -154,6 +170,17 @@ macro_rules! pool_calls {
             query: $crate::store::sql::dialect::DbQuery<Self>,
         ) -> impl std::future::Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send {
             query.fetch_optional(pool)
+        }
+
+        fn row_key(row: &Self::Row) -> Result<String, sqlx::Error> {
+            sqlx::Row::try_get(row, "key")
+        }
+
+        fn fetch_all(
+            pool: &sqlx::Pool<Self>,
+            query: $crate::store::sql::dialect::DbQuery<Self>,
+        ) -> impl std::future::Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send {
+            query.fetch_all(pool)
         }
     };
 }

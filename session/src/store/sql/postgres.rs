@@ -73,7 +73,9 @@ impl SqlDialect for Postgres {
         "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, data jsonb NOT NULL, \
          created timestamptz NOT NULL, expires timestamptz NOT NULL)",
         EXPIRY_INDEX,
+        "CREATE INDEX IF NOT EXISTS {table}_index ON {table} ((data->>'$index'))",
     ];
+    const INDEX_MEMBER: &'static str = "(data->>'$index')";
 
     type Time = OffsetDateTime;
     type Text<'a> = &'a str;

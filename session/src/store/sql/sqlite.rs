@@ -99,7 +99,13 @@ impl SqlDialect for Sqlite {
         "CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, \
          created INTEGER NOT NULL, expires INTEGER NOT NULL)",
         EXPIRY_INDEX,
+        "CREATE INDEX IF NOT EXISTS {table}_index ON {table} (CASE WHEN json_valid(data) \
+         THEN json_extract(data, '$.\"$index\"') END)",
     ];
+    // Guarded by `json_valid`: a row whose data is not JSON (written behind the store's back)
+    // must neither fail the index nor every insert; it is simply not indexed.
+    const INDEX_MEMBER: &'static str =
+        "(CASE WHEN json_valid(data) THEN json_extract(data, '$.\"$index\"') END)";
 
     type Time = i64;
     type Text<'a> = &'a str;

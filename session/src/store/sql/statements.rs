@@ -24,6 +24,9 @@ const CLEAR_EXPIRED_KEY: &str = "DELETE FROM `{table}` WHERE `key` = ? AND `expi
 const TOUCH: &str = "UPDATE `{table}` SET `expires` = ? WHERE `key` = ? AND `expires` > ?";
 /// Binds the key.
 const REMOVE: &str = "DELETE FROM `{table}` WHERE `key` = ?";
+/// Binds the index digest and now; `{index}` stands for the dialect's `$index` member.
+const LIST_INDEXED: &str = "SELECT `key`, `data`, `created`, `expires` FROM `{table}` \
+     WHERE {index} = ? AND `expires` > ?";
 /// Binds now.
 const DELETE_EXPIRED: &str = "DELETE FROM `{table}` WHERE `expires` <= ?";
 
@@ -43,6 +46,7 @@ pub(crate) struct Statements {
     pub(crate) touch: SqlStr,
     pub(crate) remove: SqlStr,
     pub(crate) delete_expired: SqlStr,
+    pub(crate) list_indexed: SqlStr,
 }
 
 /// How `create` stores a record without overwriting a live one.
@@ -86,6 +90,7 @@ impl Statements {
             touch: sql(TOUCH),
             remove: sql(REMOVE),
             delete_expired,
+            list_indexed: sql(&LIST_INDEXED.replace("{index}", DB::INDEX_MEMBER)),
         })
     }
 }
