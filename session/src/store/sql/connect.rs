@@ -9,8 +9,9 @@ use crate::Error;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 const SERVER_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// A pool on the server at `url`, with a one-second acquire timeout and no check of a pooled
-/// connection before use (see [`TEST_BEFORE_ACQUIRE`]), once the server answered.
+/// A pool on the server at `url`, with a one-second acquire timeout, and a check of a pooled
+/// connection before use only when it sat idle for [`PING_IDLE_AFTER`] or longer (see
+/// [`TEST_BEFORE_ACQUIRE`]), once the server answered.
 ///
 /// # Errors
 ///
@@ -20,17 +21,31 @@ pub(crate) async fn connect_server<DB: SqlDialect>(url: &str) -> Result<sqlx::Po
     sqlx::pool::PoolOptions::<DB>::new()
         .acquire_timeout(SERVER_ACQUIRE_TIMEOUT)
         .test_before_acquire(TEST_BEFORE_ACQUIRE)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_IDLE_AFTER {
+                    // An error closes this connection and the pool takes or opens another.
+                    sqlx::Connection::ping(connection).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect(url)
         .await
         .map_err(connect_error::<DB>)
 }
 
-/// Whether a pool the store opens pings a connection before each use: no. The ping is a round
-/// trip on every store call, and it does not make a call safe: a connection can die between the
-/// ping and the statement. A statement on a connection that died since its last use fails as
-/// unavailable like any other outage, and sqlx closes that connection instead of pooling it
-/// again, so the next call opens a fresh one.
+/// Whether a pool the store opens pings a connection before each use: no, a round trip more on
+/// every store call. A server pool pings only a connection that sat idle for
+/// [`PING_IDLE_AFTER`]: such a connection may have been closed by a server restart or a proxy's
+/// idle timeout since its last use, and the ping lets the pool replace it before the statement
+/// instead of failing one request after the server came back. A busy application's connections
+/// are never idle that long, so it pays no ping.
 pub(crate) const TEST_BEFORE_ACQUIRE: bool = false;
+
+/// How long a server pool's connection may sit idle before it is pinged on its next use.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) const PING_IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A failure to open a pool: [`Error::Config`] for an invalid URL, else as [`map_error`].
 pub(crate) fn connect_error<DB: SqlDialect>(e: sqlx::Error) -> Error {

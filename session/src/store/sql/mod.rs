@@ -113,10 +113,12 @@ impl<DB: SqlDialect> SqlStore<DB> {
     ///
     /// The pool's own settings apply. Give a server's pool a short
     /// [`acquire_timeout`](sqlx::pool::PoolOptions::acquire_timeout) so that an outage fails
-    /// requests quickly, as [`connect`](Self::connect) does (one second), and turn off
-    /// [`test_before_acquire`](sqlx::pool::PoolOptions::test_before_acquire) as `connect` does:
-    /// otherwise sqlx pings the connection before every store call, a round trip more each
-    /// time, which does not make the call any safer. For SQLite, open a
+    /// requests quickly, as [`connect`](Self::connect) does (one second). `connect` also turns
+    /// off [`test_before_acquire`](sqlx::pool::PoolOptions::test_before_acquire), which pings
+    /// the connection before every store call (a round trip more each time), and instead pings
+    /// in [`before_acquire`](sqlx::pool::PoolOptions::before_acquire) only a connection that sat
+    /// idle for 200 ms or more, which a server restart may have closed: do the same. For
+    /// SQLite, open a
     /// file database in WAL mode with a busy timeout, and give an in-memory database a pool of
     /// one connection that is never closed (see [`SqliteStore`]).
     ///
