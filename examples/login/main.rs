@@ -1,5 +1,5 @@
-//! Log in (with "remember me"), see a notice once, log out: server-rendered forms, each with a
-//! CSRF token.
+//! Log in (with "remember me"), see a notice once, list your devices (your sessions in every
+//! browser) and log the others out, log out: server-rendered forms, each with a CSRF token.
 //!
 //! ```sh
 //! export SESSION_KEY="$(cargo run -q --example keygen)"   # the key, base64; keep it secret

@@ -1,7 +1,8 @@
 //! The login example's app (`examples/login/app/`) through its own `Router`, built as its
 //! `main` builds it, on the memory store and, through the `SESSION_STORE_URL` path, on Redis
 //! and PostgreSQL (with the features `redis` and `postgres`): remember me and plain logins,
-//! the flash notices, logout, wrong passwords, and the CSRF check on every form.
+//! the flash notices, logout, wrong passwords, and the CSRF check on every form. The devices
+//! page's tests are in `login_example/devices.rs`, on the same helpers.
 
 #[path = "../../examples/login/app/mod.rs"]
 mod app;
@@ -37,6 +38,8 @@ async fn serve(url: Option<&str>) -> Router {
 struct Client {
     cookie: Option<String>,
     token: Option<String>,
+    /// The `User-Agent` it sends, if any.
+    agent: Option<&'static str>,
 }
 
 impl Client {
@@ -48,6 +51,10 @@ impl Client {
     ) -> TestResponse {
         let request = match &self.cookie {
             Some(value) => request.header(header::COOKIE, format!("{COOKIE}={value}")),
+            None => request,
+        };
+        let request = match self.agent {
+            Some(agent) => request.header(header::USER_AGENT, agent),
             None => request,
         };
         let response = app
@@ -148,6 +155,21 @@ fn expect_redirect_home(response: &TestResponse) {
     assert_eq!(response.headers[header::LOCATION], "/");
 }
 
+/// `response` (to a logout) sends `client` home, which shows the logout notice and the login
+/// form.
+async fn expect_logged_out(client: &mut Client, app: &Router, response: &TestResponse) {
+    expect_redirect_home(response);
+    let page = client.home(app).await;
+    assert_eq!(
+        text_of(&page.body, "notice").as_deref(),
+        Some(app::notice::LOGGED_OUT)
+    );
+    assert_eq!(
+        text_of(&page.body, "who").as_deref(),
+        Some("Not logged in.")
+    );
+}
+
 /// Remember me: a persistent cookie for 30 days under a new id; a welcome notice shown once.
 async fn remember_me_keeps_a_persistent_cookie_and_flashes_once(store: Option<&str>) {
     let app = serve(store).await;
@@ -221,22 +243,13 @@ async fn logout_flashes_a_notice_and_the_old_cookie_is_dead(store: Option<&str>)
     let logged_in = client.cookie.clone().unwrap();
 
     let response = client.post(&app, "/logout", &[], true).await;
-    expect_redirect_home(&response);
-    let page = client.home(&app).await;
-    assert_eq!(
-        text_of(&page.body, "notice").as_deref(),
-        Some(app::notice::LOGGED_OUT)
-    );
-    assert_eq!(
-        text_of(&page.body, "who").as_deref(),
-        Some("Not logged in.")
-    );
+    expect_logged_out(&mut client, &app, &response).await;
     let page = client.home(&app).await;
     assert!(text_of(&page.body, "notice").is_none(), "{}", page.body);
 
     let mut copy = Client {
         cookie: Some(logged_in),
-        token: None,
+        ..Client::default()
     };
     let page = copy.home(&app).await;
     assert_eq!(
@@ -363,6 +376,8 @@ on_app_stores!(
     a_wrong_password_or_unknown_user_is_refused,
     a_form_without_its_token_is_refused,
 );
+
+mod devices;
 
 #[tokio::test]
 async fn a_store_url_of_another_kind_is_refused_without_repeating_it() {

@@ -11,7 +11,10 @@
 //!   holds the session;
 //! - a form posted without its CSRF token (removed from the page by a script), or from a page
 //!   on another site (even with a stolen token), is refused with the generic 403 body, and the
-//!   user stays logged in.
+//!   user stays logged in;
+//! - two browsers (two Chromium profiles) logged in as the same user: the second sees both on
+//!   its devices page, this one marked, and logs the other out there; the first is logged out
+//!   at its next page load, the second stays logged in.
 
 #[path = "../../examples/login/app/mod.rs"]
 mod app;
@@ -335,6 +338,68 @@ async fn a_form_posted_without_its_token_is_refused() -> TestResult {
         expect_home(&client, &logged_in_as("ann", false), None).await?;
 
         quit(client, &profile).await
+    })
+    .await
+}
+
+/// The devices page's rows: how many, and how many are marked "this device".
+async fn device_rows(client: &Client) -> Result<(usize, usize), CmdError> {
+    let all = client.find_all(Locator::Css("tr.device")).await?;
+    let current = client.find_all(Locator::Css("tr.device.current")).await?;
+    Ok((all.len(), current.len()))
+}
+
+#[tokio::test]
+async fn a_second_browser_logs_the_first_out_from_the_devices_page() -> TestResult {
+    run(async {
+        let app = serve().await;
+        let first_profile = TempDir::new("first-profile");
+        let second_profile = TempDir::new("second-profile");
+        let driver = Driver::start().await;
+        let first = driver.browser(&first_profile).await;
+        let second = driver.browser(&second_profile).await;
+
+        log_in(&first, &app, "ann", true).await?;
+        log_in(&second, &app, "ann", false).await?;
+
+        // The second browser follows the home page's link: both logins, itself marked, each
+        // labelled with its browser's name (its User-Agent).
+        second
+            .find(Locator::Css("#devices-link"))
+            .await?
+            .click()
+            .await?;
+        expect_text(&second, "#who", "The browsers ann is logged in on.").await?;
+        assert_eq!(device_rows(&second).await?, (2, 1));
+        for label in second.find_all(Locator::Css("tr.device td.label")).await? {
+            let label = label.text().await?;
+            assert!(label.contains("Chrome"), "a label: {label:?}");
+        }
+        let mark = text(&second, "tr.device.current td.mark").await;
+        assert_eq!(mark.as_deref(), Some("this device"));
+
+        second
+            .find(Locator::Css(
+                "form[action='/devices/log-out-others'] button",
+            ))
+            .await?
+            .click()
+            .await?;
+        expect_text(&second, "#notice", &app::notice::others_logged_out(1)).await?;
+        assert_eq!(device_rows(&second).await?, (1, 1));
+
+        // The first browser still shows its page; its next page load finds it logged out, though
+        // the server no longer holds its session.
+        expect_text(&first, "#who", &logged_in_as("ann", true)).await?;
+        first.refresh().await?;
+        expect_home(&first, NOT_LOGGED_IN, None).await?;
+
+        // The second stays logged in.
+        second.goto(&app.url("/")).await?;
+        expect_home(&second, &logged_in_as("ann", false), None).await?;
+
+        quit(first, &first_profile).await?;
+        quit(second, &second_profile).await
     })
     .await
 }

@@ -9,6 +9,13 @@
 //! - `POST /logout` (`csrf_token`): ends the session (a copy of its cookie is dead) and starts
 //!   a new one that only carries the notice.
 //!
+//! - `GET /devices`: "your devices", the user's live sessions (one per browser they logged in
+//!   from): the browser's label, when it logged in, when it expires, "this device" marked, a
+//!   "log out" button on each and "log out other devices" (see [`devices`]).
+//! - `POST /devices/log-out` (`device`, `csrf_token`) and `POST /devices/log-out-others`
+//!   (`csrf_token`): end one of those sessions, or all but this one; the browsers they belonged
+//!   to are logged out at their next request.
+//!
 //! Every `POST` goes through [`CsrfLayer`]: without the session's token, or from another site,
 //! it is refused with `403` before the handler runs.
 //!
@@ -16,12 +23,14 @@
 //! `tests/browser`), which include this module with `#[path]` so that they drive exactly the
 //! code the example serves.
 
+mod devices;
 pub(crate) mod pages;
 pub(crate) mod store;
 mod users;
 
 use std::time::Duration;
 
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, Redirect};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -39,6 +48,19 @@ pub(crate) mod notice {
     pub(crate) const LOGGED_OUT: &str = "You have been logged out.";
     /// After a wrong user name or password.
     pub(crate) const REFUSED: &str = "Wrong user name or password.";
+    /// After logging out one other device.
+    pub(crate) const DEVICE_LOGGED_OUT: &str = "That device has been logged out.";
+    /// After a "log out" of a device that is not one of the user's live sessions (already
+    /// logged out, or another user's).
+    pub(crate) const NO_SUCH_DEVICE: &str = "No such device: nothing was logged out.";
+
+    /// After "log out other devices" ended `count` sessions.
+    pub(crate) fn others_logged_out(count: usize) -> String {
+        match count {
+            1 => "1 other device has been logged out.".to_owned(),
+            n => format!("{n} other devices have been logged out."),
+        }
+    }
 
     /// After logging in as `user`.
     pub(crate) fn welcome(user: &str) -> String {
@@ -46,10 +68,18 @@ pub(crate) mod notice {
     }
 }
 
+/// How many characters of the `User-Agent` header a device label keeps.
+const LABEL_CHARS: usize = 120;
+
 #[derive(Session, Default)]
 struct Auth {
-    #[session(rename = "u")]
+    /// The logged-in user; indexed, so that the devices page can list the user's sessions.
+    #[session(rename = "u", index)]
     user: Option<String>,
+    /// The browser the user logged in from, as its `User-Agent` header names it (shortened):
+    /// the label of the session on the devices page.
+    #[session(rename = "d")]
+    device: Option<String>,
     /// Set by one request, shown by the next page, then gone.
     #[session(flash)]
     notice: Option<String>,
@@ -79,9 +109,9 @@ pub(crate) fn router(layer: SessionLayer) -> Router {
         .route("/", get(home))
         .route("/login", post(login))
         .route("/logout", post(logout))
-        // DEVICES PAGE: `GET /devices` (the user's sessions, one per browser) and
-        // `POST /devices/log-out-others` go here, once the session index exists, so that
-        // the CSRF check below covers them; `pages::home` has the place for the link.
+        .route("/devices", get(devices::list))
+        .route("/devices/log-out", post(devices::log_out_one))
+        .route("/devices/log-out-others", post(devices::log_out_others))
         .layer(CsrfLayer::new())
         .layer(layer)
 }
@@ -94,7 +124,11 @@ async fn home(auth: Session<Auth>, token: CsrfToken) -> Html<String> {
     Html(pages::home(visitor, auth.notice.as_deref(), &token.value()))
 }
 
-async fn login(mut auth: Session<Auth>, Form(form): Form<LoginForm>) -> Redirect {
+async fn login(
+    mut auth: Session<Auth>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Redirect {
     let Some(user) = users::check(form.user.trim(), &form.password) else {
         auth.notice = Some(notice::REFUSED.to_owned());
         return Redirect::to("/");
@@ -103,6 +137,7 @@ async fn login(mut auth: Session<Auth>, Form(form): Form<LoginForm>) -> Redirect
     // the CSRF tokens handed out before it.
     auth.regenerate();
     auth.user = Some(user.to_owned());
+    auth.device = Some(device_label(&headers));
     auth.set_lifetime(if form.remember.is_some() {
         Lifetime::remember_for(REMEMBER_FOR)
     } else {
@@ -117,4 +152,18 @@ async fn logout(mut auth: Session<Auth>) -> Redirect {
     auth.destroy();
     auth.notice = Some(notice::LOGGED_OUT.to_owned());
     Redirect::to("/")
+}
+
+/// The label of the browser that sent `headers`: its `User-Agent`, shortened to
+/// [`LABEL_CHARS`] characters (the page escapes it: it is whatever the client sent).
+fn device_label(headers: &HeaderMap) -> String {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|agent| !agent.is_empty());
+    match agent {
+        Some(agent) => agent.chars().take(LABEL_CHARS).collect(),
+        None => "an unnamed browser".to_owned(),
+    }
 }

@@ -31,14 +31,7 @@ pub(crate) fn escape(text: &str) -> String {
 /// The home page: the flash notice if there is one, then the login form, or who is logged in
 /// and the logout button. `token` is the session's CSRF token, put in every form.
 pub(crate) fn home(visitor: Option<Visitor<'_>>, notice: Option<&str>, token: &str) -> String {
-    let mut body = String::new();
-    if let Some(notice) = notice {
-        let _ = write!(
-            body,
-            r#"<p id="notice" role="status">{}</p>"#,
-            escape(notice)
-        );
-    }
+    let mut body = notice_html(notice);
     match visitor {
         None => {
             body.push_str(r#"<p id="who">Not logged in.</p>"#);
@@ -55,12 +48,87 @@ pub(crate) fn home(visitor: Option<Visitor<'_>>, notice: Option<&str>, token: &s
                 r#"<p id="who">Logged in as {}, {how}.</p>"#,
                 escape(visitor.user)
             );
-            // DEVICES PAGE: the link to the "your devices" page (`GET /devices`, see `router`)
-            // goes here once the session index exists.
+            body.push_str(r#"<p><a id="devices-link" href="/devices">Your devices</a></p>"#);
             body.push_str(&form("/logout", token, "", "Log out"));
         }
     }
     page("Home", &body)
+}
+
+/// One of the user's sessions, as the devices page shows it.
+pub(crate) struct DeviceRow {
+    /// The opaque handle that names it in its "log out" form.
+    pub(crate) handle: String,
+    /// The browser's label, stored at login.
+    pub(crate) label: String,
+    /// When it logged in, from [`when`].
+    pub(crate) created: String,
+    /// When it expires unless used again, from [`when`].
+    pub(crate) expires: String,
+    /// Whether it is the session of the browser looking at the page.
+    pub(crate) current: bool,
+}
+
+/// A moment as the pages show it: `2026-12-02 05:56 UTC`.
+pub(crate) fn when(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// The devices page of `user`: the notice if there is one, a table row per session (label,
+/// logged in, expires, "this device" or not, a "log out" button), then "log out other devices".
+pub(crate) fn devices(user: &str, rows: &[DeviceRow], notice: Option<&str>, token: &str) -> String {
+    let mut body = notice_html(notice);
+    let _ = write!(
+        body,
+        r#"<p id="who">The browsers {} is logged in on.</p>
+<table id="devices">
+<tr><th>Browser</th><th>Logged in</th><th>Expires</th><th></th><th></th></tr>
+"#,
+        escape(user)
+    );
+    for row in rows {
+        let (class, mark) = if row.current {
+            ("device current", "this device")
+        } else {
+            ("device", "")
+        };
+        let handle = format!(
+            r#"<input type="hidden" name="device" value="{}">"#,
+            escape(&row.handle)
+        );
+        let _ = writeln!(
+            body,
+            r#"<tr class="{class}"><td class="label">{}</td><td class="created">{}</td><td class="expires">{}</td><td class="mark">{mark}</td><td>{}</td></tr>"#,
+            escape(&row.label),
+            escape(&row.created),
+            escape(&row.expires),
+            form("/devices/log-out", token, &handle, "Log out"),
+        );
+    }
+    body.push_str("</table>\n");
+    body.push_str(&form(
+        "/devices/log-out-others",
+        token,
+        "",
+        "Log out other devices",
+    ));
+    body.push_str(r#"<p><a href="/">Home</a></p>"#);
+    page("Your devices", &body)
+}
+
+/// The flash notice, if there is one, as the top of a page's body.
+fn notice_html(notice: Option<&str>) -> String {
+    notice.map_or_else(String::new, |notice| {
+        format!(r#"<p id="notice" role="status">{}</p>"#, escape(notice))
+    })
 }
 
 /// The login form: name, password, "remember me".
