@@ -337,18 +337,18 @@ impl<T: SessionData> Session<T> {
     #[inline]
     pub(crate) fn from_loaded(state: Arc<RequestState>) -> Self {
         let (value, epoch, flash) = {
-            let session = state.lock();
+            let mut session = state.lock();
             let fields = session.fields();
             let flash = T::FLASH
                 .iter()
                 .filter_map(|&index| T::KEYS.get(index))
                 .any(|key| fields.contains_key(*key));
-            (T::decode(fields), session.epoch(), flash)
+            let value = T::decode(fields);
+            if T::INDEX.is_some() && state.config().store.is_some() {
+                crate::devices::sync_index(&mut session, &value, state.config().codec.keys());
+            }
+            (value, session.epoch(), flash)
         };
-        if T::INDEX.is_some() && state.config().store.is_some() {
-            let mut session = state.lock();
-            crate::devices::sync_index(&mut session, &value, state.config().codec.keys());
-        }
         // Flash fields to consume: the snapshot is the loaded value, so that the handle's drop
         // can tell a flash field set again from one only read.
         let snapshot = flash.then(|| value.encode().unwrap_or_default());
@@ -387,7 +387,10 @@ impl<T: SessionData> Session<T> {
                 session.set_field(key, Value::Null, || Ok(Value::Null));
             }
         }
-        if T::INDEX.is_some() && self.state.config().store.is_some() {
+        // The extraction synced the index with the loaded value: only a change of the indexed
+        // field needs another digest.
+        let index_changed = T::INDEX.is_some_and(|index| before.get(index) != after.get(index));
+        if index_changed && self.state.config().store.is_some() {
             crate::devices::sync_index(&mut session, &self.value, self.state.config().codec.keys());
         }
         drop(session);
