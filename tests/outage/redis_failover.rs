@@ -397,6 +397,14 @@ async fn heal_cluster() {
                 {
                     return false;
                 }
+                // Every master has its replica online, or writes that wait for a replica's
+                // acknowledgement answer 503 on its slots.
+                if replication.contains("role:master")
+                    && !(replication.contains("connected_slaves:1")
+                        && replication.contains("state=online"))
+                {
+                    return false;
+                }
                 let nodes = query(&url, redis::cmd("CLUSTER").arg("NODES")).await;
                 if nodes.is_none_or(|nodes| nodes.contains("fail")) {
                     return false;
