@@ -182,3 +182,88 @@ fn mysql_store_calls_are_one_statement_and_no_ping_before_it() {
     let expected = [(1, "EXECUTE"), (2, "EXECUTE×2"), (0, ""), (2, "EXECUTE×2")];
     check("MySQL", &counts, expected);
 }
+
+/// On a standalone server a write of an indexed session keeps its entry in the user's set in
+/// the session's own script: a login, a request, a new id and a logout are one `EVALSHA`
+/// each. Only a touch, which cannot change the index, moves the entry in a second one.
+#[cfg(feature = "redis")]
+#[test]
+fn redis_indexed_writes_are_one_script_standalone() {
+    use std::time::Duration;
+
+    use time::OffsetDateTime;
+    use typed_sessions::store::{Fields, INDEX_FIELD, IndexDigest, Patch, Record, StoreKey};
+
+    let key = |byte: u8| StoreKey::from_digest_hex(format!("{byte:02x}").repeat(32)).unwrap();
+    runtime().block_on(async {
+        let (proxy, url) = proxied("TS_REDIS_URL", Protocol::Redis).await;
+        let store = typed_sessions::RedisStore::connect(&url)
+            .await
+            .unwrap()
+            .with_prefix("ts-round-trips-index:");
+        let digest = IndexDigest::from_digest_hex("ab".repeat(32)).unwrap();
+        let mut indexed = Fields::new();
+        indexed.insert(INDEX_FIELD.into(), digest.as_str().into());
+        let later = || OffsetDateTime::now_utc() + Duration::from_secs(60);
+        let views = |loaded: Option<&IndexDigest>| {
+            let mut views = Fields::new();
+            views.insert("views".into(), 1.into());
+            Patch::new(views, Vec::new(), later()).with_loaded_index(loaded.cloned())
+        };
+        let (warm, first, second) = (key(0xa0), key(0xa1), key(0xa2));
+        for byte in 0xa0..=0xa3 {
+            store.remove(&key(byte)).await.unwrap();
+        }
+        // Warm-up: every script loaded on the connection.
+        let now = OffsetDateTime::now_utc();
+        store
+            .create(&warm, &Record::new(indexed.clone(), now, later()))
+            .await
+            .unwrap();
+        store.patch(&warm, &views(Some(&digest))).await.unwrap();
+        store
+            .rekey(&warm, &key(0xa3), &views(Some(&digest)))
+            .await
+            .unwrap();
+        store.touch(&key(0xa3), later()).await.unwrap();
+        proxy.take();
+
+        let mut measured = Vec::new();
+        let now = OffsetDateTime::now_utc();
+        store
+            .create(&first, &Record::new(indexed.clone(), now, later()))
+            .await
+            .unwrap();
+        measured.push(("login", proxy.take()));
+        store.patch(&first, &views(Some(&digest))).await.unwrap();
+        measured.push(("request", proxy.take()));
+        store
+            .rekey(&first, &second, &views(Some(&digest)))
+            .await
+            .unwrap();
+        measured.push(("new id", proxy.take()));
+        let logout = Patch::new(Fields::new(), vec![INDEX_FIELD.into()], later())
+            .with_loaded_index(Some(digest.clone()));
+        store.patch(&second, &logout).await.unwrap();
+        measured.push(("logout", proxy.take()));
+        store.touch(&key(0xa3), later()).await.unwrap();
+        measured.push(("touch", proxy.take()));
+
+        let measured: Vec<(&str, u64, String)> = measured
+            .into_iter()
+            .map(|(what, counts)| (what, counts.round_trips, counts.names()))
+            .collect();
+        assert_eq!(
+            measured,
+            [
+                ("login", 1, "EVALSHA".to_owned()),
+                ("request", 1, "EVALSHA".to_owned()),
+                ("new id", 1, "EVALSHA".to_owned()),
+                ("logout", 1, "EVALSHA".to_owned()),
+                ("touch", 2, "EVALSHA×2".to_owned()),
+            ]
+        );
+        store.remove(&key(0xa3)).await.unwrap();
+        store.remove(&second).await.unwrap();
+    });
+}

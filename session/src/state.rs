@@ -15,7 +15,7 @@ use crate::codec::MAC_LEN;
 use crate::cookies::CookieAction;
 use crate::id::SessionId;
 use crate::reserved;
-use crate::store::{Fields, StoreKey, nesting_exceeds};
+use crate::store::{Fields, IndexDigest, StoreKey, nesting_exceeds};
 
 /// The deepest nesting a field may have: serde_json refuses to parse past 128 levels, and the
 /// cookie payload wraps fields in two more.
@@ -56,6 +56,8 @@ pub(crate) struct SessionState {
     presented_mac: Option<[u8; MAC_LEN]>,
     /// Every stored field, including those no session type of this request knows.
     fields: Fields,
+    /// The index digest the store holds for the session, as of its load or last save.
+    stored_index: Option<IndexDigest>,
     /// Storage keys written with a new value (present in `fields`) or removed (absent).
     changed: BTreeSet<&'static str>,
     created: OffsetDateTime,
@@ -91,6 +93,7 @@ impl Default for SessionState {
             key: None,
             presented_mac: None,
             fields: Fields::new(),
+            stored_index: None,
             changed: BTreeSet::new(),
             created: OffsetDateTime::UNIX_EPOCH,
             expires: OffsetDateTime::UNIX_EPOCH,
@@ -127,6 +130,7 @@ impl SessionState {
         refresh: bool,
     ) {
         self.set_id(Some(id));
+        self.stored_index = IndexDigest::in_fields(&fields);
         self.fields = fields;
         self.created = created;
         self.expires = expires;
@@ -185,6 +189,11 @@ impl SessionState {
         &self.fields
     }
 
+    /// The index digest the store holds for the session, as of its load or last save.
+    pub(crate) fn stored_index(&self) -> Option<IndexDigest> {
+        self.stored_index.clone()
+    }
+
     /// Whether the field under `key` was written or removed since the last save.
     pub(crate) fn is_changed(&self, key: &str) -> bool {
         self.changed.contains(key)
@@ -239,6 +248,7 @@ impl SessionState {
         }
         self.set_id(None);
         self.fields.clear();
+        self.stored_index = None;
         self.changed.clear();
         self.is_new = true;
         self.stale_cookie = false;
@@ -422,6 +432,7 @@ impl SessionState {
 
     /// The state once a save went through.
     pub(crate) fn saved(&mut self, created: OffsetDateTime, expires: OffsetDateTime) {
+        self.stored_index = IndexDigest::in_fields(&self.fields);
         self.changed.clear();
         self.is_new = false;
         self.presented = true;

@@ -15,8 +15,7 @@ use typed_sessions::{
     Error, RedisStore,
     clock::ManualClock,
     store::{
-        Created, Fields, INDEX_FIELD, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey,
-        Updated,
+        Created, Fields, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey, Updated,
     },
 };
 
@@ -127,6 +126,8 @@ fn record_at(now: OffsetDateTime, pairs: &[(&str, serde_json::Value)], ttl: Dura
         .collect();
     Record::new(fields, now, now + ttl)
 }
+
+mod index;
 
 mod standalone {
     typed_sessions::store_conformance!(
@@ -574,87 +575,4 @@ fn cluster_sessions_spread_over_every_master() {
             assert!(store.load(key).await.unwrap().is_none());
         }
     });
-}
-
-/// The sorted set behind a user's devices leaves nothing behind: the entries of removed and
-/// moved sessions go at the next listing, entries past their expiry at the next write, and the
-/// set expires with its last session.
-#[test]
-fn the_index_set_keeps_no_stale_entry() {
-    run(async {
-        let up = standalone().await;
-        let store = up.store.clone().with_prefix("ts-index:");
-        let digest = IndexDigest::from_digest_hex(fresh_key().as_str()).unwrap();
-        let set = format!("ts-index:index:{digest}");
-        let indexed = |ttl| record(&[(INDEX_FIELD, json!(digest.as_str()))], ttl);
-        let keys: Vec<StoreKey> = (0..4).map(|_| fresh_key()).collect();
-        for key in &keys[..3] {
-            store
-                .create(key, &indexed(Duration::from_secs(60)))
-                .await
-                .unwrap();
-        }
-        store
-            .create(&keys[3], &indexed(Duration::from_millis(200)))
-            .await
-            .unwrap();
-        let mut raw = raw().await;
-        assert_eq!(zcard(&mut raw, &set).await, 4);
-        let ttl: i64 = redis::cmd("PTTL")
-            .arg(&set)
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-        assert!(
-            ttl > 59_000 && ttl <= 60_000,
-            "the set lives as long as its last session: {ttl}"
-        );
-
-        store.remove(&keys[0]).await.unwrap();
-        let moved = loop {
-            let new = fresh_key();
-            if store.can_rekey(&keys[1], &new) {
-                break new;
-            }
-        };
-        let unchanged = Patch::new(
-            Fields::new(),
-            Vec::new(),
-            OffsetDateTime::now_utc() + Duration::from_secs(60),
-        );
-        assert_eq!(
-            store.rekey(&keys[1], &moved, &unchanged).await.unwrap(),
-            Rekeyed::Applied
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-
-        let listed: HashSet<StoreKey> = store
-            .list_indexed(&digest)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(key, _)| key)
-            .collect();
-        assert_eq!(listed, HashSet::from([moved.clone(), keys[2].clone()]));
-        assert_eq!(
-            zcard(&mut raw, &set).await,
-            2,
-            "removed, moved and expired entries dropped"
-        );
-
-        store.remove(&moved).await.unwrap();
-        store.remove(&keys[2]).await.unwrap();
-        assert!(store.list_indexed(&digest).await.unwrap().is_empty());
-        let exists: i64 = redis::cmd("EXISTS")
-            .arg(&set)
-            .query_async(&mut raw)
-            .await
-            .unwrap();
-        assert_eq!(exists, 0, "an empty set is no key");
-    });
-}
-
-/// How many members the sorted set `set` has.
-async fn zcard(raw: &mut redis::aio::MultiplexedConnection, set: &str) -> i64 {
-    redis::cmd("ZCARD").arg(set).query_async(raw).await.unwrap()
 }

@@ -249,7 +249,8 @@ fn write(
             let new = session.draw_id_until(REKEY_DRAWS, |new| store.can_rekey(&old, new));
             let id = session.id().cloned().expect("drawn above");
             let (changed, removed) = session.take_changes();
-            let patch = Patch::new(changed, removed, expires);
+            let patch =
+                Patch::new(changed, removed, expires).with_loaded_index(session.stored_index());
             session.saved(created, expires);
             Write::Rekey {
                 id,
@@ -260,7 +261,8 @@ fn write(
         }
         Change::Dirty => {
             let (changed, removed) = session.take_changes();
-            let patch = Patch::new(changed, removed, expires);
+            let patch =
+                Patch::new(changed, removed, expires).with_loaded_index(session.stored_index());
             session.saved(created, expires);
             Write::Patch {
                 key: session.store_key(),

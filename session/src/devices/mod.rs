@@ -25,8 +25,9 @@
 //! - **Listing**: [`SessionStore::list_indexed`](crate::store::SessionStore::list_indexed),
 //!   which answers only live records. The memory store scans its records; the SQL stores query
 //!   the `$index` member of the `data` column (with an expression index on PostgreSQL and
-//!   SQLite); Redis keeps one sorted set per digest (see
-//!   the `RedisStore` page for how it stays clean on a Cluster).
+//!   SQLite); Redis keeps one sorted set per digest (see the `RedisStore` page: on one
+//!   server the session's script writes its entry, with
+//!   [`Patch::loaded_index`](crate::store::Patch::loaded_index) naming the set it leaves).
 //! - **Revoking**: removing the listed record by its store key (never the session id, which
 //!   the store does not have): [`Device::handle`] is that key, opaque; a revocation checks that
 //!   the handle is one of the value's sessions, so a handle from another user revokes nothing.

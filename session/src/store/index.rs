@@ -72,7 +72,7 @@ impl IndexDigest {
     }
 
     /// The digest that `fields` hold, if any.
-    fn in_fields(fields: &Fields) -> Option<Self> {
+    pub(crate) fn in_fields(fields: &Fields) -> Option<Self> {
         fields
             .get(INDEX_FIELD)
             .and_then(Value::as_str)
@@ -139,6 +139,49 @@ impl Record {
 }
 
 impl Patch {
+    /// The digest the session was indexed under when this request loaded it; `None` when it had
+    /// none (or was new). A hint for a store that keeps its index beside the records (a set, a
+    /// table): with it, a patch that clears the index or moves the session to a new key can
+    /// update the old entry in the same step. The record's own [`INDEX_FIELD`] stays the truth:
+    /// a concurrent request may have changed it since the load, so a store checks the hint
+    /// against the record before it relies on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::OffsetDateTime;
+    /// use typed_sessions::store::{Fields, IndexDigest, Patch};
+    ///
+    /// let digest = IndexDigest::from_digest_hex("ab".repeat(32)).unwrap();
+    /// let patch = Patch::new(Fields::new(), Vec::new(), OffsetDateTime::now_utc());
+    /// assert_eq!(patch.loaded_index(), None);
+    /// let patch = patch.with_loaded_index(Some(digest.clone()));
+    /// assert_eq!(patch.loaded_index(), Some(digest));
+    /// ```
+    pub fn loaded_index(&self) -> Option<IndexDigest> {
+        self.loaded_index.clone().map(IndexDigest)
+    }
+
+    /// The patch, saying the session was indexed under `index` when it was loaded (see
+    /// [`loaded_index`](Self::loaded_index)). The layer sets it on every patch it sends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use time::OffsetDateTime;
+    /// use typed_sessions::store::{Fields, IndexDigest, Patch};
+    ///
+    /// let loaded = IndexDigest::from_digest_hex("cd".repeat(32));
+    /// let patch = Patch::new(Fields::new(), Vec::new(), OffsetDateTime::now_utc())
+    ///     .with_loaded_index(loaded.clone());
+    /// assert_eq!(patch.loaded_index(), loaded);
+    /// ```
+    #[must_use]
+    pub fn with_loaded_index(mut self, index: Option<IndexDigest>) -> Self {
+        self.loaded_index = index.map(|digest| digest.0);
+        self
+    }
+
     /// What the patch does to the session's index ([`INDEX_FIELD`]): a store that keeps the
     /// index beside the record (a column, a set) applies it in the same step as the patch.
     ///

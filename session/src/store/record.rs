@@ -4,6 +4,8 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::StoreKey;
+
 /// The stored form of a session: each storage key maps to that field's JSON encoding.
 ///
 /// Keys that the current session type does not know are kept as they are, so that two struct
@@ -166,6 +168,9 @@ pub struct Patch {
     changed: Fields,
     removed: Vec<String>,
     expires: OffsetDateTime,
+    /// The digest the session was indexed under when the request loaded it (see
+    /// `Patch::loaded_index`), as the store key it wraps.
+    pub(super) loaded_index: Option<StoreKey>,
 }
 
 impl Patch {
@@ -185,6 +190,7 @@ impl Patch {
             changed,
             removed,
             expires,
+            loaded_index: None,
         }
     }
 

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use crate::Error;
-use crate::store::{Fields, IndexDigest, Patch, Record, Rekeyed, Updated};
+use crate::store::{Fields, IndexDigest, Patch, Record, Rekeyed, StoreKey, Updated};
 
 /// Hash field holding the creation time, in Unix milliseconds.
 const CREATED: &str = "m:created";
@@ -41,12 +41,36 @@ macro_rules! read_expiry {
     };
 }
 
-/// Stores `KEYS[1]` unless a live record holds it.
-/// ARGV: now, created, expires (all ms), then data field/value pairs.
-/// Returns 1 created, 0 a live record exists, -1 the key holds something else.
+/// Lua: the local function `enter(set, score, member)`: adds (or moves) `member` in the index
+/// sorted set `set` at `score` (the session's expiry, ms), keeps the set at least as long as
+/// that session (`ARGV[1]` is now), and answers how many of its entries are at or past their
+/// score: entries that a sweep should check (see the `index` module). It drops nothing itself:
+/// an entry's score may lag its session's expiry, and only a check of the session can tell.
+macro_rules! enter_function {
+    () => {
+        r"
+local function enter(set, score, member)
+  redis.call('ZADD', set, score, member)
+  local wanted = math.max(tonumber(score) - tonumber(ARGV[1]), 1)
+  if redis.call('PTTL', set) < wanted then
+    redis.call('PEXPIRE', set, wanted)
+  end
+  return redis.call('ZCOUNT', set, '-inf', ARGV[1])
+end
+"
+    };
+}
+
+/// Stores `KEYS[1]` unless a live record holds it, and enters it in the index set `KEYS[2]`
+/// when one is given (a standalone server: one script, one atomic step).
+/// ARGV: now, created, expires (all ms), the number of index sets (0 or 1), the session's
+/// member in that set (its store key in hex) if any, then data field/value pairs.
+/// Returns 1 created (`{1, false, 1, stale}` when entered in a set), 0 a live record exists,
+/// -1 the key holds something else.
 ///
 /// A new id's key is free: that path is `EXISTS`, one `HSET`, `PEXPIRE`.
 const CREATE: &str = concat!(
+    enter_function!(),
     r"
 if redis.call('EXISTS', KEYS[1]) == 1 then
 ",
@@ -56,8 +80,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if expires > tonumber(ARGV[1]) then return 0 end
   redis.call('DEL', KEYS[1])
 end
-redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3], unpack(ARGV, 4))
+local sets = tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'm:created', ARGV[2], 'm:expires', ARGV[3], unpack(ARGV, 5 + sets))
 redis.call('PEXPIRE', KEYS[1], math.max(tonumber(ARGV[3]) - tonumber(ARGV[1]), 1))
+if sets == 1 then
+  return {1, false, 1, enter(KEYS[2], ARGV[3], ARGV[5])}
+end
 return 1
 "
 );
@@ -81,60 +109,125 @@ if expires <= tonumber(ARGV[1]) then return 0 end
     };
 }
 
-/// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`: one `HDEL` for
-/// the removed fields (if any), one `HSET` for the changed ones and the expiry, one `PEXPIRE`
-/// for the remaining lifetime; returns from the script the session's index digest (the
-/// `f:$index` field, a JSON string) if it has one, so that the store can bring the index's
-/// entry up to date with the new key and expiry, else 1.
-macro_rules! apply_patch_to_target {
+/// Lua: reads where the patch's arguments start (see [`PATCH`]): the index sets' digests, the
+/// session's members in them before and after (`old`, `new`), and `r`, the position of the
+/// number of removed fields.
+macro_rules! read_index_args {
     () => {
         r"
-local removed = tonumber(ARGV[3])
-if removed > 0 then
-  redis.call('HDEL', target, unpack(ARGV, 4, 3 + removed))
+local sets = tonumber(ARGV[3])
+local r = 4 + sets
+local old, new
+if sets > 0 then
+  old = ARGV[r]
+  new = ARGV[r + 1]
+  r = r + 2
 end
-redis.call('HSET', target, 'm:expires', ARGV[2], unpack(ARGV, 4 + removed))
-redis.call('PEXPIRE', target, math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1))
-local index = redis.call('HGET', target, 'f:$index')
-if index then return index end
-return 1
 "
     };
 }
 
-/// Adds the session `ARGV[3]` (a store key in hex) to the index sorted set `KEYS[1]`, scored by
-/// its expiry `ARGV[2]` (ms), drops the entries past their expiry (`ARGV[1]`, now), and keeps
-/// the set at least as long as the session. One key: on a Cluster, the set's own slot.
-const REGISTER: &str = r"
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local wanted = math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1)
-if redis.call('PTTL', KEYS[1]) < wanted then
-  redis.call('PEXPIRE', KEYS[1], wanted)
+/// Lua: applies the patch in `ARGV` (see [`PATCH`]) to the hash named `target`: one `HDEL` for
+/// the removed fields (if any), one `HSET` for the changed ones and the expiry, one `PEXPIRE`
+/// for the remaining lifetime. Then brings the index sets given from `KEYS[first]` on up to
+/// date in the same step: the one whose digest the session now holds gets its entry (moved
+/// from `old` to `new`, scored by the expiry), the others lose it.
+///
+/// Returns from the script `{1, index, covered, stale}`: the session's index digest (the
+/// `f:$index` field, a JSON string) or false, 1 if one of the sets given is that digest's
+/// (else the store enters it in a second step), and that set's count of entries to check.
+macro_rules! apply_patch_to_target {
+    () => {
+        r"
+local removed = tonumber(ARGV[r])
+if removed > 0 then
+  redis.call('HDEL', target, unpack(ARGV, r + 1, r + removed))
+end
+redis.call('HSET', target, 'm:expires', ARGV[2], unpack(ARGV, r + 1 + removed))
+redis.call('PEXPIRE', target, math.max(tonumber(ARGV[2]) - tonumber(ARGV[1]), 1))
+local index = redis.call('HGET', target, 'f:$index')
+local covered, stale = 0, 0
+for i = 1, sets do
+  local set = KEYS[first + i - 1]
+  if index == ARGV[3 + i] then
+    if old ~= new then redis.call('ZREM', set, old) end
+    stale = enter(set, ARGV[2], new)
+    covered = 1
+  else
+    redis.call('ZREM', set, old)
+  end
+end
+return {1, index, covered, stale}
+"
+    };
+}
+
+/// Adds (or moves) the session `ARGV[3]` (a store key in hex) in the index sorted set
+/// `KEYS[1]`, scored by its expiry `ARGV[2]` (ms; `ARGV[1]` is now). One key: on a Cluster,
+/// the set's own slot. Returns the count of entries to check (see `enter`).
+const REGISTER: &str = concat!(
+    enter_function!(),
+    "return enter(KEYS[1], ARGV[2], ARGV[3])\n"
+);
+
+/// Cleans the index sorted set `KEYS[1]` after the store checked its entries against their
+/// sessions. ARGV: now (ms), the number n of entries to re-score, n member/score pairs (a live
+/// session whose entry's score lags its expiry: raised, never lowered), then member/score
+/// pairs of entries to drop, each only if its score is still the one the check saw (a
+/// concurrent write that re-entered the session moved it). The set then lives as long as its
+/// last entry's score.
+const CLEAN: &str = r"
+local n = tonumber(ARGV[2])
+for i = 3, 2 + 2 * n, 2 do
+  local current = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if current and tonumber(current) < tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i])
+  end
+end
+for i = 3 + 2 * n, #ARGV, 2 do
+  local current = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if current and tonumber(current) == tonumber(ARGV[i + 1]) then
+    redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then
+  local wanted = math.max(tonumber(last[2]) - tonumber(ARGV[1]), 1)
+  if redis.call('PTTL', KEYS[1]) < wanted then
+    redis.call('PEXPIRE', KEYS[1], wanted)
+  end
 end
 return 1
 ";
 
-/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch.
-/// ARGV: now, expires (both ms), the number n of removed fields, n removed fields, then
-/// changed field/value pairs. Returns 1 applied, 0 missing or expired, -1 not a session.
+/// Patches the live record at `KEYS[1]`, or writes nothing; with no fields, a touch. The index
+/// sets to bring up to date in the same step (standalone only) follow as `KEYS[2]`, ….
+/// ARGV: now, expires (both ms), the number s of index sets, their s digests (as the session
+/// field holds them: JSON strings), when s > 0 the session's member in them before and after
+/// the write (its store key in hex, twice), the number n of removed fields, n removed fields,
+/// then changed field/value pairs. Returns `{1, …}` applied (see `apply_patch_to_target`), 0
+/// missing or expired, -1 not a session.
 ///
 /// The time to live Redis keeps the key is `expires - now`, relative to the store's clock rather
 /// than an absolute `PEXPIREAT`, so that Redis keeps the key exactly as long as the store
 /// considers it live even when that clock is not Redis's (a manual clock in tests, or clock skew
 /// between hosts).
 const PATCH: &str = concat!(
+    enter_function!(),
     return_unless_live!(),
-    "local target = KEYS[1]\n",
+    read_index_args!(),
+    "local target, first = KEYS[1], 2\n",
     apply_patch_to_target!()
 );
 
-/// Moves the live record at `KEYS[1]` to `KEYS[2]` and patches it there, or writes nothing.
-/// ARGV as for [`PATCH`]. Returns 1 moved, 0 `KEYS[1]` missing or expired, 2 a live record at
+/// Moves the live record at `KEYS[1]` to `KEYS[2]` and patches it there, or writes nothing;
+/// the index sets follow as `KEYS[3]`, …. ARGV as for [`PATCH`]. Returns `{1, …}` moved, 0 `KEYS[1]` missing or expired, 2 a live record at
 /// `KEYS[2]`, -1 either key holds something else. On a Cluster both keys are in one slot (the
 /// store draws them so: see `RedisStore::can_rekey`).
 const REKEY: &str = concat!(
+    enter_function!(),
     return_unless_live!(),
+    read_index_args!(),
     r"
 if redis.call('EXISTS', KEYS[2]) == 1 then
 ",
@@ -144,7 +237,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   if deadline > tonumber(ARGV[1]) then return 2 end
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
-local target = KEYS[2]
+local target, first = KEYS[2], 3
 ",
     apply_patch_to_target!()
 );
@@ -153,29 +246,44 @@ pub(super) static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new
 pub(super) static PATCH_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(PATCH));
 pub(super) static REKEY_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REKEY));
 pub(super) static REGISTER_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REGISTER));
+pub(super) static CLEAN_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CLEAN));
 
-/// What a script answered: its status, and the session's index digest when a patch or a move
-/// applied to an indexed session.
+/// What a write script answered: its status and, when it applied, the session's index digest,
+/// whether the script entered the session in that digest's set, and how many of that set's
+/// entries are due for a check.
 pub(super) struct Answer {
     pub(super) status: i64,
     pub(super) index: Option<IndexDigest>,
+    pub(super) covered: bool,
+    pub(super) stale: i64,
 }
 
 impl redis::FromRedisValue for Answer {
     fn from_redis_value_ref(value: &redis::Value) -> Result<Self, redis::ParsingError> {
-        match value {
-            redis::Value::BulkString(bytes) => Ok(Self {
-                status: 1,
-                // A digest that does not read back is no index: listing would never find it.
-                index: serde_json::from_slice::<String>(bytes)
-                    .ok()
-                    .and_then(IndexDigest::from_digest_hex),
-            }),
-            other => Ok(Self {
-                status: i64::from_redis_value_ref(other)?,
+        let redis::Value::Array(items) = value else {
+            return Ok(Self {
+                status: i64::from_redis_value_ref(value)?,
                 index: None,
-            }),
-        }
+                covered: false,
+                stale: 0,
+            });
+        };
+        let [status, index, covered, stale] = items.as_slice() else {
+            return Err("a session script answered an array of another length".into());
+        };
+        let index = match index {
+            // A digest that does not read back is no index: listing would never find it.
+            redis::Value::BulkString(bytes) => serde_json::from_slice::<String>(bytes)
+                .ok()
+                .and_then(IndexDigest::from_digest_hex),
+            _ => None,
+        };
+        Ok(Self {
+            status: i64::from_redis_value_ref(status)?,
+            index,
+            covered: i64::from_redis_value_ref(covered)? == 1,
+            stale: i64::from_redis_value_ref(stale)?,
+        })
     }
 
     fn from_redis_value(value: redis::Value) -> Result<Self, redis::ParsingError> {
@@ -200,14 +308,28 @@ pub(super) fn applied(status: i64) -> Result<Updated, Error> {
     })
 }
 
-/// The arguments of [`PATCH`] and [`REKEY`]: now and the expiry (ms), the removed fields and
-/// the changed ones.
-pub(super) fn patch_args(now: OffsetDateTime, patch: &Patch) -> Vec<Vec<u8>> {
+/// The arguments of [`PATCH`] and [`REKEY`]: now and the expiry (ms), the index sets' digests
+/// and the session's members in them (`members`: its store key before and after), the removed
+/// fields and the changed ones.
+pub(super) fn patch_args(
+    now: OffsetDateTime,
+    patch: &Patch,
+    sets: &[IndexDigest],
+    members: [&StoreKey; 2],
+) -> Vec<Vec<u8>> {
     let mut args = vec![
         millis(now).to_string().into_bytes(),
         millis(patch.expires()).to_string().into_bytes(),
-        patch.removed().len().to_string().into_bytes(),
+        sets.len().to_string().into_bytes(),
     ];
+    args.extend(
+        sets.iter()
+            .map(|digest| digest.to_value().to_string().into_bytes()),
+    );
+    if !sets.is_empty() {
+        args.extend(members.map(|key| key.as_str().as_bytes().to_vec()));
+    }
+    args.push(patch.removed().len().to_string().into_bytes());
     args.extend(patch.removed().iter().map(|name| data_field(name)));
     push_fields(&mut args, patch.changed());
     args

@@ -19,9 +19,10 @@ use time::OffsetDateTime;
 use crate::Error;
 use crate::clock::Clock;
 use crate::store::StoreKey;
-use crate::store::{Created, IndexChange, IndexDigest, Patch, Record, Rekeyed, Updated};
+use crate::store::{Created, IndexDigest, Patch, Record, Rekeyed, Updated};
 use crate::store::{SessionStore, bounded};
 use connection::{Connection, map_error, not_a_session};
+use index::IndexWrite;
 use layout::{
     Answer, CREATE_SCRIPT, PATCH_SCRIPT, REKEY_SCRIPT, applied, millis, parse_record, patch_args,
     push_fields, rekeyed,
@@ -45,13 +46,14 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 ///   that a concurrent request removed. Concurrent patches of different fields all survive.
 /// - **Every device of a user** ([`list_indexed`](SessionStore::list_indexed)): one sorted
 ///   set per index digest, `<prefix>index:<digest>`, of the sessions' store keys scored by
-///   their expiry. A user's sessions live in every Cluster slot, so the set is written beside
-///   the session in two steps, the same way standalone and on a Cluster: the entry goes in
-///   before a write that indexes the session, and is moved to the session's new key and expiry
-///   after every patch, touch and move of an indexed session (the scripts answer its digest:
-///   an unindexed session costs nothing more). Entries of removed, moved or re-indexed sessions
-///   are checked and dropped at the next listing, expired ones at every write to the set, and
-///   the set expires with its last session.
+///   their expiry. On a standalone server the script that writes a session writes its entry
+///   in the same step: a new indexed session, a patch that sets or clears the index, a move to
+///   a new id ([`Patch::loaded_index`] names the set the session was in). A user's sessions
+///   live in every Cluster slot, so there the set is written in two steps: the entry goes in
+///   before a write that indexes the session, and follows its key and expiry after. Listing
+///   checks each entry against its session (the hash is the truth) and drops those of sessions
+///   gone; writes check the entries past their score, so nothing piles up unlisted; the set
+///   expires with its last session. The `index` module's documentation has the details.
 /// - **Expiry**: liveness is decided by `m:expires` against this store's [`Clock`], passed to
 ///   the scripts; Redis also expires the key natively after the record's remaining lifetime.
 /// - **Outages**: every call is bounded by the command timeout (500 ms by default) and fails
@@ -169,25 +171,33 @@ impl RedisStore {
                 .map_or(Duration::ZERO, |acks| acks.timeout)
     }
 
+    /// Runs a write script on `keys` (Redis key names; the first routes it), answers what it
+    /// answered unless that is -1, a key holding something other than a session.
     async fn run_script(
         &self,
         script: &Script,
-        keys: &[&StoreKey],
+        keys: &[String],
         args: Vec<Vec<u8>>,
     ) -> Result<Answer, Error> {
         let mut invocation = script.prepare_invoke();
         for key in keys {
-            invocation.key(self.redis_key(key));
+            invocation.key(key);
         }
         for arg in args {
             invocation.arg(arg);
         }
-        let routing_key = self.redis_key(keys[0]);
-        let answer: Answer = self.invoke_write(script, &invocation, &routing_key).await?;
+        let answer: Answer = self.invoke_write(script, &invocation, &keys[0]).await?;
         if answer.status < 0 {
             return Err(not_a_session());
         }
         Ok(answer)
+    }
+
+    /// The Redis keys of a write's script: the session's, then its index sets'.
+    fn script_keys(&self, sessions: &[&StoreKey], write: &IndexWrite) -> Vec<String> {
+        let sessions = sessions.iter().map(|key| self.redis_key(key));
+        let sets = write.sets.iter().map(|digest| self.index_key(digest));
+        sessions.chain(sets).collect()
     }
 
     /// Runs a write script on the master of `routing_key` (its first key), acknowledged by the
@@ -255,35 +265,43 @@ impl SessionStore for RedisStore {
 
     async fn create(&self, key: &StoreKey, record: &Record) -> Result<Created, Error> {
         let now = self.clock.now();
+        let index = self.index_create(key, record).await?;
         let mut args = vec![
             millis(now).to_string().into_bytes(),
             millis(record.created()).to_string().into_bytes(),
             millis(record.expires()).to_string().into_bytes(),
+            index.sets.len().to_string().into_bytes(),
         ];
+        if !index.sets.is_empty() {
+            args.push(key.as_str().as_bytes().to_vec());
+        }
         push_fields(&mut args, record.fields());
-        if let Some(digest) = record.index() {
-            self.register(&digest, key, record.expires()).await?;
+        let keys = self.script_keys(&[key], &index);
+        let answer = self.run_script(&CREATE_SCRIPT, &keys, args).await?;
+        if answer.status == 0 {
+            return Ok(Created::AlreadyExists);
         }
-        match self.run_script(&CREATE_SCRIPT, &[key], args).await?.status {
-            0 => Ok(Created::AlreadyExists),
-            _ => Ok(Created::Stored),
-        }
+        self.settle_index(key, record.expires(), index, &answer)
+            .await?;
+        Ok(Created::Stored)
     }
 
     async fn patch(&self, key: &StoreKey, patch: &Patch) -> Result<Updated, Error> {
-        let registered = self.register_first(key, patch).await?;
-        let args = patch_args(self.clock.now(), patch);
-        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
-        self.follow(key, patch.expires(), registered, &answer)
+        let index = self.index_patch(key, patch).await?;
+        let args = patch_args(self.clock.now(), patch, &index.sets, [key, key]);
+        let keys = self.script_keys(&[key], &index);
+        let answer = self.run_script(&PATCH_SCRIPT, &keys, args).await?;
+        self.settle_index(key, patch.expires(), index, &answer)
             .await?;
         applied(answer.status)
     }
 
     async fn rekey(&self, old: &StoreKey, new: &StoreKey, patch: &Patch) -> Result<Rekeyed, Error> {
-        let registered = self.register_first(new, patch).await?;
-        let args = patch_args(self.clock.now(), patch);
-        let answer = self.run_script(&REKEY_SCRIPT, &[old, new], args).await?;
-        self.follow(new, patch.expires(), registered, &answer)
+        let index = self.index_patch(new, patch).await?;
+        let args = patch_args(self.clock.now(), patch, &index.sets, [old, new]);
+        let keys = self.script_keys(&[old, new], &index);
+        let answer = self.run_script(&REKEY_SCRIPT, &keys, args).await?;
+        self.settle_index(new, patch.expires(), index, &answer)
             .await?;
         Ok(rekeyed(answer.status))
     }
@@ -321,15 +339,20 @@ impl SessionStore for RedisStore {
         bounded(self.write_timeout(), call).await
     }
 
+    /// A patch with no fields. A touch cannot change the index: an indexed session's entry
+    /// follows its expiry in a second command.
     async fn touch(&self, key: &StoreKey, expires: OffsetDateTime) -> Result<Updated, Error> {
         let now = self.clock.now();
         let args = vec![
             millis(now).to_string().into_bytes(),
             millis(expires).to_string().into_bytes(),
             b"0".to_vec(),
+            b"0".to_vec(),
         ];
-        let answer = self.run_script(&PATCH_SCRIPT, &[key], args).await?;
-        self.follow(key, expires, None, &answer).await?;
+        let keys = [self.redis_key(key)];
+        let answer = self.run_script(&PATCH_SCRIPT, &keys, args).await?;
+        self.settle_index(key, expires, IndexWrite::default(), &answer)
+            .await?;
         applied(answer.status)
     }
 
@@ -337,40 +360,5 @@ impl SessionStore for RedisStore {
     /// session: see the `index` module for how the set stays clean on a Cluster.
     async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
         self.list_index(index).await
-    }
-}
-
-impl RedisStore {
-    /// Step 1 of an indexed write: a patch that indexes the session under a digest enters it
-    /// in that digest's set before the session says so. Answers the digest it entered.
-    async fn register_first(
-        &self,
-        key: &StoreKey,
-        patch: &Patch,
-    ) -> Result<Option<IndexDigest>, Error> {
-        match patch.index_change() {
-            IndexChange::Set(digest) => {
-                self.register(&digest, key, patch.expires()).await?;
-                Ok(Some(digest))
-            }
-            IndexChange::Unchanged | IndexChange::Cleared => Ok(None),
-        }
-    }
-
-    /// Step 2: a write that applied to an indexed session moves its entry to its key and
-    /// expiry (unless step 1 just did).
-    async fn follow(
-        &self,
-        key: &StoreKey,
-        expires: OffsetDateTime,
-        registered: Option<IndexDigest>,
-        answer: &Answer,
-    ) -> Result<(), Error> {
-        match &answer.index {
-            Some(digest) if registered.as_ref() != Some(digest) => {
-                self.register(digest, key, expires).await
-            }
-            _ => Ok(()),
-        }
     }
 }
