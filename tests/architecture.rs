@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::Path;
+use std::path::PathBuf;
 
 use typed_sessions_tests::source::{library_source, walk, without_comments};
 
@@ -58,14 +58,17 @@ fn without_tests(text: &str) -> (String, Vec<String>) {
     (out, test_files)
 }
 
-/// The non-test code of a module: `src/<name>.rs`, or every file under `src/<name>/` but those
-/// that a sibling declares `#[cfg(test)] mod <file>;` (test code as a whole).
-fn module_sources(path: &Path) -> Vec<String> {
-    let files = if path.is_dir() {
-        walk(path)
-    } else {
-        vec![path.to_path_buf()]
-    };
+/// The non-test code of a module, given as `src/<name>.rs` and/or the folder `src/<name>/`:
+/// every file of it but those that their parent declares `#[cfg(test)] mod <file>;` (test code
+/// as a whole).
+fn module_sources(paths: &[PathBuf]) -> Vec<String> {
+    let files = paths.iter().flat_map(|path| {
+        if path.is_dir() {
+            walk(path)
+        } else {
+            vec![path.clone()]
+        }
+    });
     let mut test_only = BTreeSet::new();
     let mut code = BTreeMap::new();
     for file in files {
@@ -91,19 +94,20 @@ fn module_sources(path: &Path) -> Vec<String> {
 /// Module name → the modules its non-test code imports.
 fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
     let src = library_source();
-    let mut modules = BTreeMap::new();
+    // `x.rs` and the folder `x/` of its submodules are one module.
+    let mut modules: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
     for entry in fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
         if path.is_dir() || (path.extension().is_some_and(|e| e == "rs") && name != "lib") {
-            modules.insert(name, path);
+            modules.entry(name).or_default().push(path);
         }
     }
     let names: BTreeSet<String> = modules.keys().cloned().collect();
     let mut graph = BTreeMap::new();
-    for (name, path) in &modules {
+    for (name, paths) in &modules {
         let mut imports = BTreeSet::new();
-        for code in module_sources(path) {
+        for code in module_sources(paths) {
             for (at, _) in code.match_indices("crate::") {
                 let rest = &code[at + "crate::".len()..];
                 let targets: Vec<&str> = if let Some(group) = rest.strip_prefix('{') {

@@ -1,55 +1,15 @@
-//! The session cookie on the wire: finding it in `Cookie` headers, and writing `Set-Cookie`.
+//! Writing `Set-Cookie`: the session cookie's value and attributes in one exactly-sized string,
+//! byte for byte as the `cookie` crate writes them, measured against what browsers keep.
 
 use cookie::SameSite;
-use http::HeaderMap;
-use http::header::COOKIE;
 use time::{OffsetDateTime, UtcOffset};
 
+use super::CookieConfig;
 use crate::Error;
 use crate::clock::unix_ms;
 
 /// The largest `Set-Cookie` header value browsers are guaranteed to keep (RFC 6265 §6.1).
-pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
-
-/// What a response does with the session cookie.
-#[derive(Clone, Debug)]
-pub(crate) enum CookieAction {
-    /// Send this `Set-Cookie` value.
-    Set(String),
-    /// Expire the cookie.
-    Expire,
-}
-
-/// The attributes of the session cookie.
-#[derive(Clone, Debug)]
-pub(crate) struct CookieConfig {
-    pub(crate) secure: bool,
-    pub(crate) http_only: bool,
-    pub(crate) same_site: SameSite,
-    pub(crate) path: String,
-    pub(crate) domain: Option<String>,
-    /// Whether the cookie carries `Max-Age`/`Expires` (otherwise it is a browser-session cookie).
-    pub(crate) persistent: bool,
-    /// Whether the name gets the `__Host-` prefix where the attributes allow it.
-    pub(crate) host_prefix: bool,
-    /// Whether `Secure` is left off on requests to a loopback host (local development).
-    pub(crate) http_on_localhost: bool,
-}
-
-impl Default for CookieConfig {
-    fn default() -> Self {
-        Self {
-            secure: true,
-            http_only: true,
-            same_site: SameSite::Lax,
-            path: "/".to_owned(),
-            domain: None,
-            persistent: true,
-            host_prefix: true,
-            http_on_localhost: false,
-        }
-    }
-}
+const MAX_SET_COOKIE_LEN: usize = 4096;
 
 impl CookieConfig {
     /// A `Set-Cookie` value carrying a value of `value_len` bytes, which `write_value` appends,
@@ -157,17 +117,6 @@ impl CookieConfig {
         debug_assert_eq!(out.len(), len, "{out}");
         out
     }
-
-    /// Whether a request for `path` is inside the cookie's path (RFC 6265 §5.1.4), i.e. whether
-    /// the browser would send the cookie with it.
-    pub(crate) fn covers(&self, path: &str) -> bool {
-        let scope = self.path.as_str();
-        scope == "/"
-            || path == scope
-            || path
-                .strip_prefix(scope)
-                .is_some_and(|rest| scope.ends_with('/') || rest.starts_with('/'))
-    }
 }
 
 /// How many bytes [`push_decimal`] appends.
@@ -239,93 +188,10 @@ fn push_http_date(out: &mut String, at: OffsetDateTime) {
     out.push_str(&date[16 - year_digits..]);
 }
 
-/// The prefix browsers accept only on a cookie that is `Secure`, has `Path=/` and no `Domain`:
-/// no other site, not even a sibling subdomain, can set a cookie of that name.
-pub(crate) const HOST_PREFIX: &str = "__Host-";
-
-impl CookieConfig {
-    /// The name the cookie is sent under: `name` with the `__Host-` prefix when it is wanted and
-    /// the attributes allow it, unless `name` already has a prefix browsers enforce.
-    pub(crate) fn effective_name(&self, name: &str) -> Option<String> {
-        let prefixed = |prefix: &str| {
-            name.get(..prefix.len())
-                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
-        };
-        let allowed =
-            self.secure && !self.http_on_localhost && self.path == "/" && self.domain.is_none();
-        (self.host_prefix && allowed && !prefixed(HOST_PREFIX) && !prefixed("__Secure-"))
-            .then(|| format!("{HOST_PREFIX}{name}"))
-    }
-}
-
-/// Whether `name` is an RFC 6265 cookie name (an RFC 7230 token).
-pub(crate) fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// The values of the cookies called `name` in the request that pass `plausible`, in the order
-/// sent, all of them: a cookie planted ahead of the genuine one (by a sibling subdomain, with a
-/// longer `Path`) must not hide it, whatever their number. Each costs its caller one MAC (or
-/// one AES-GCM open) at most, and only a value of about 50 bytes or more gets that far, so the
-/// work is bounded by the size of the `Cookie` header the server accepts: a few thousand MACs
-/// for the largest header hyper accepts by default, a few milliseconds. Implausible values
-/// (unknown version or key id) cost nothing.
-pub(crate) fn values<'h>(
-    headers: &'h HeaderMap,
-    name: &'h str,
-    plausible: impl Fn(&str) -> bool + 'h,
-) -> impl Iterator<Item = &'h str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .flat_map(|header| Pairs::of(header.as_bytes()))
-        .filter_map(move |pair| {
-            let pair = pair.trim_ascii();
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            let (key, value) = (&pair[..eq], &pair[eq + 1..]);
-            (key.trim_ascii() == name.as_bytes())
-                .then(|| std::str::from_utf8(value.trim_ascii()).ok())
-                .flatten()
-        })
-        .filter(move |value| plausible(value))
-}
-
-/// The `;`-separated pairs of one `Cookie` header. A header that is UTF-8 (as they all are in
-/// practice) is split with the string searcher, which skips ahead a word at a time; byte by
-/// byte otherwise. Every session-reading request goes through this.
-enum Pairs<'h> {
-    Text(std::str::Split<'h, char>),
-    Bytes(std::slice::Split<'h, u8, fn(&u8) -> bool>),
-}
-
-impl<'h> Pairs<'h> {
-    fn of(header: &'h [u8]) -> Self {
-        match std::str::from_utf8(header) {
-            Ok(text) => Pairs::Text(text.split(';')),
-            Err(_) => Pairs::Bytes(header.split(|&b| b == b';')),
-        }
-    }
-}
-
-impl<'h> Iterator for Pairs<'h> {
-    type Item = &'h [u8];
-
-    fn next(&mut self) -> Option<&'h [u8]> {
-        match self {
-            Pairs::Text(split) => split.next().map(str::as_bytes),
-            Pairs::Bytes(split) => split.next(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use cookie::Cookie;
-    use http::HeaderValue;
     use time::Duration;
     use time::macros::datetime;
 
@@ -447,120 +313,5 @@ mod tests {
         assert_eq!(text(-45, 1), "-45");
         assert_eq!(text(i64::MIN, 1), i64::MIN.to_string());
         assert_eq!(text(i64::MAX, 1), i64::MAX.to_string());
-    }
-
-    #[test]
-    fn finds_the_named_cookie_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.append(COOKIE, HeaderValue::from_static("a=1; session=abc ; b=2"));
-        headers.append(COOKIE, HeaderValue::from_static("session=def"));
-        let found: Vec<_> = values(&headers, "session", |_| true).collect();
-        assert_eq!(found, ["abc", "def"]);
-        assert_eq!(values(&headers, "sess", |_| true).count(), 0);
-    }
-
-    #[test]
-    fn valid_pairs_of_a_header_with_invalid_utf8_are_found() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            COOKIE,
-            HeaderValue::from_bytes(b"a=\xff; session=abc;b=2").unwrap(),
-        );
-        assert_eq!(
-            values(&headers, "session", |_| true).collect::<Vec<_>>(),
-            ["abc"]
-        );
-    }
-
-    #[test]
-    fn invalid_utf8_and_garbage_are_skipped() {
-        let mut headers = HeaderMap::new();
-        headers.append(
-            COOKIE,
-            HeaderValue::from_bytes(b"session=\xff\xfe; ;;=; x").unwrap(),
-        );
-        assert_eq!(values(&headers, "session", |_| true).count(), 0);
-    }
-
-    #[test]
-    fn every_plausible_candidate_is_offered() {
-        let mut headers = HeaderMap::new();
-        let many = vec!["session=x"; 1000].join("; ");
-        headers.append(COOKIE, HeaderValue::from_str(&many).unwrap());
-        assert_eq!(values(&headers, "session", |_| true).count(), 1000);
-        let real = "session=1.k.real";
-        headers.append(COOKIE, HeaderValue::from_static(real));
-        let found: Vec<_> = values(&headers, "session", |v| v.starts_with("1.")).collect();
-        assert_eq!(
-            found,
-            ["1.k.real"],
-            "implausible values do not use up the candidates"
-        );
-    }
-
-    #[test]
-    fn the_host_prefix_goes_where_browsers_accept_it() {
-        let default = CookieConfig::default();
-        assert_eq!(
-            default.effective_name("session").as_deref(),
-            Some("__Host-session")
-        );
-        assert_eq!(
-            default.effective_name("__Host-id"),
-            None,
-            "already prefixed"
-        );
-        assert_eq!(
-            default.effective_name("__secure-id"),
-            None,
-            "another prefix"
-        );
-        let refused = [
-            CookieConfig {
-                secure: false,
-                ..CookieConfig::default()
-            },
-            CookieConfig {
-                path: "/app".into(),
-                ..CookieConfig::default()
-            },
-            CookieConfig {
-                domain: Some("example.com".into()),
-                ..CookieConfig::default()
-            },
-            CookieConfig {
-                host_prefix: false,
-                ..CookieConfig::default()
-            },
-            CookieConfig {
-                http_on_localhost: true,
-                ..CookieConfig::default()
-            },
-        ];
-        for config in refused {
-            assert_eq!(config.effective_name("session"), None, "{config:?}");
-        }
-    }
-
-    #[test]
-    fn names_must_be_tokens() {
-        assert!(is_valid_name("session"));
-        assert!(is_valid_name("__Host-id"));
-        assert!(!is_valid_name("koa:sess"));
-        assert!(!is_valid_name("a b"));
-        assert!(!is_valid_name(""));
-    }
-
-    #[test]
-    fn path_matching() {
-        let config = CookieConfig {
-            path: "/foo/bar".into(),
-            ..CookieConfig::default()
-        };
-        assert!(config.covers("/foo/bar"));
-        assert!(config.covers("/foo/bar/baz"));
-        assert!(!config.covers("/foo/barn"));
-        assert!(!config.covers("/"));
-        assert!(CookieConfig::default().covers("/anything"));
     }
 }
