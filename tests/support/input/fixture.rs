@@ -43,10 +43,6 @@ pub const FOREIGN: [u8; 32] = [0xF0; 32];
 pub const CONFIGURED: [&[u8]; 2] = [&CURRENT, &OLD];
 /// Longer cookie values are refused unread (documented in `session/src/codec.rs`).
 pub const MAX_VALUE_LEN: usize = 4096;
-/// How many plausible cookies named like the session cookie are tried; the rest are ignored
-/// (documented in `session/src/cookies/parse.rs`). Implausible ones do not count.
-pub const TRIED: usize = 4;
-
 /// What an input is aimed at: where the session lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Target {

@@ -1,7 +1,7 @@
 //! What must hold whatever the input: no server error, no session that a configured key did not
 //! sign, and the genuine session found whenever its cookie is among those the layer tries.
 
-use super::fixture::{CONFIGURED, MAX_VALUE_LEN, NAME, Outcome, TRIED};
+use super::fixture::{CONFIGURED, MAX_VALUE_LEN, NAME, Outcome};
 use super::probe::Probe;
 use crate::wire;
 
@@ -9,7 +9,8 @@ use crate::wire;
 /// it reads them: each header split at `;`, each pair at its first `=`, names and values trimmed
 /// of ASCII whitespace, values that are not UTF-8 skipped, values that cannot be this layer's
 /// (not at most `MAX_VALUE_LEN` long, or not a known version and the id of a configured key)
-/// skipped for free; at most `TRIED` of the rest.
+/// skipped for free; every one of the rest, as the layer tries them all (a cookie planted ahead
+/// of the genuine one must not hide it).
 pub fn tried<'h>(headers: &[&'h [u8]]) -> Vec<&'h str> {
     headers
         .iter()
@@ -23,7 +24,6 @@ pub fn tried<'h>(headers: &[&'h [u8]]) -> Vec<&'h str> {
             std::str::from_utf8(pair[eq + 1..].trim_ascii()).ok()
         })
         .filter(|value| plausible(value))
-        .take(TRIED)
         .collect()
 }
 
