@@ -24,10 +24,11 @@
 //!   store that keeps its index beside the record (a column, a set) what to do.
 //! - **Listing**: [`SessionStore::list_indexed`](crate::store::SessionStore::list_indexed),
 //!   which answers only live records. The memory store scans its records; the SQL stores query
-//!   the `$index` member of the `data` column (with an expression index on PostgreSQL and
-//!   SQLite); Redis keeps one sorted set per digest (see the `RedisStore` page: on one
-//!   server the session's script writes its entry, with
-//!   [`Patch::loaded_index`](crate::store::Patch::loaded_index) naming the set it leaves).
+//!   the `$index` member of the `data` column through an index (on that expression on
+//!   PostgreSQL and SQLite, on a generated column on MySQL/MariaDB); Redis keeps one sorted set
+//!   per digest (see the `RedisStore` page: on one server the session's script writes its
+//!   entry, with [`Patch::loaded_index`](crate::store::Patch::loaded_index) naming the set it
+//!   leaves).
 //! - **Revoking**: removing the listed record by its store key (never the session id, which
 //!   the store does not have): [`Device::handle`] is that key, opaque; a revocation checks that
 //!   the handle is one of the value's sessions, so a handle from another user revokes nothing.

@@ -136,9 +136,9 @@ impl<DB: SqlDialect> SessionStore for SqlStore<DB> {
         Ok(applied(self.run(query).await?))
     }
 
-    /// One `SELECT` on the `$index` member of `data` (an expression index on PostgreSQL and
-    /// SQLite; a scan of the table on MySQL and MariaDB). The index lives in the row, so it is
-    /// deleted with it: nothing piles up.
+    /// One `SELECT` on the `$index` member of `data`, through an index: on that expression on
+    /// PostgreSQL and SQLite, on a generated column holding it on MySQL and MariaDB. The index
+    /// lives in the row, so it is deleted with it: nothing piles up.
     async fn list_indexed(&self, index: &IndexDigest) -> Result<Vec<(StoreKey, Record)>, Error> {
         let query = sqlx::query(self.sql.list_indexed.clone())
             .bind(DB::Text::from(index.as_str()))

@@ -45,8 +45,8 @@ pub trait SqlDialect: Database + sealed::Sealed {
     #[doc(hidden)]
     const KIND: &'static str;
 
-    /// The statements that create the table and its index on `expires`, unless they exist;
-    /// `{table}` stands for the table name.
+    /// The statements that create the table and its indexes, unless they exist; `{table}`
+    /// stands for the table name.
     #[doc(hidden)]
     const SCHEMA: &'static [&'static str];
 
@@ -60,7 +60,8 @@ pub trait SqlDialect: Database + sealed::Sealed {
     const DELETE_BATCH: Option<u64> = None;
 
     /// The SQL expression of the `$index` member of `data`, as text (see
-    /// [`INDEX_FIELD`](crate::store::INDEX_FIELD)): what listing a user's sessions compares.
+    /// [`INDEX_FIELD`](crate::store::INDEX_FIELD)), or a column computed from it: what listing
+    /// a user's sessions compares.
     #[doc(hidden)]
     const INDEX_MEMBER: &'static str;
 
@@ -126,6 +127,17 @@ pub trait SqlDialect: Database + sealed::Sealed {
     /// A pool on `url`.
     #[doc(hidden)]
     fn connect(url: &str) -> impl Future<Output = Result<Pool<Self>, Error>> + Send;
+
+    /// Brings `table` (a checked name), made by the [`SCHEMA`](Self::SCHEMA) of an earlier
+    /// version, up to date where `SCHEMA` cannot (a column added without `IF NOT EXISTS`); runs
+    /// after it. Default: nothing to do.
+    #[doc(hidden)]
+    fn upgrade(
+        _pool: &Pool<Self>,
+        _table: &str,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        async { Ok(()) }
+    }
 
     /// Runs `query` on `pool` and answers how many rows it affected.
     #[doc(hidden)]

@@ -47,7 +47,8 @@ pub use sqlite::SqliteStore;
 ///
 /// - **Schema**: a row holds the session's key (the SHA-256 of its id, never the id), its
 ///   fields as one JSON object, and its creation and expiry times.
-///   [`migrate`](Self::migrate) creates the table and an index on the expiry.
+///   [`migrate`](Self::migrate) creates the table, an index on the expiry and one on the
+///   session's index digest (listing a user's sessions).
 /// - **Atomicity**: a patch is one `UPDATE` guarded by the row being live, so it changes only
 ///   its fields (concurrent patches of different fields all survive) and never re-creates a row
 ///   that a concurrent request deleted; `create` never overwrites a live row.
@@ -332,8 +333,8 @@ impl<DB: SqlDialect> SqlStore<DB> {
         &self.sql.table
     }
 
-    /// Creates the table and its index on the expiry, unless they exist; safe to run on every
-    /// start. Then starts, unless one runs already for this store or
+    /// Creates the table and its indexes, unless they exist, and adds what a table made by an
+    /// earlier version lacks; safe to run on every start. Then starts, unless one runs already for this store or
     /// [`without_cleanup`](Self::without_cleanup) says otherwise, the background task that
     /// deletes expired sessions every ten minutes (the first time ten minutes from now), until
     /// the last clone of the store is dropped. Outside a Tokio runtime no task starts.
@@ -361,6 +362,9 @@ impl<DB: SqlDialect> SqlStore<DB> {
         for statement in &self.sql.migrate {
             self.run(sqlx::query(statement.clone())).await?;
         }
+        DB::upgrade(&self.pool, &self.sql.table)
+            .await
+            .map_err(map_error::<DB>)?;
         self.start_cleanup();
         Ok(())
     }

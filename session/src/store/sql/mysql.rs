@@ -11,6 +11,7 @@ use super::connect::connect_server;
 use super::dialect::{DbQuery, SqlDialect, pool_calls, sealed};
 use super::errors::corrupt_column;
 use super::json_text::{self, JsonFunctions, decode_text_row};
+use super::statements::statement;
 use crate::Error;
 use crate::clock::unix_ms;
 use crate::store::{Fields, Patch, Record, nesting_exceeds};
@@ -20,7 +21,12 @@ use crate::store::{Fields, Patch, Record, nesting_exceeds};
 /// - **Schema** ([`migrate`](SqlStore::migrate)): `` `key` `` `CHAR(64)` primary key (the
 ///   hashed session id), `data` `JSON` (a `LONGTEXT` checked by `JSON_VALID` on MariaDB),
 ///   `created` and `expires` as `BIGINT` Unix milliseconds (no time-zone conversions), an index
-///   on `expires`.
+///   on `expires`. Listing a user's sessions
+///   ([`list_indexed`](crate::store::SessionStore::list_indexed)) reads an index on
+///   `index_digest`, a `VIRTUAL` generated column holding the `$index` member of `data` (`NULL`
+///   where there is none, or `data` is not valid JSON), and `expires`: not the table. `migrate`
+///   adds the column and its index to a table made by an earlier version (one `ALTER TABLE`,
+///   run only when the column is missing).
 /// - **Atomicity**: a patch is one `UPDATE` of `JSON_SET(JSON_REMOVE(data, ...), ...)` guarded by
 ///   the row being live, so concurrent requests that change different fields all survive, and a
 ///   session removed meanwhile is never re-created. `create` deletes an expired row under its
@@ -72,26 +78,94 @@ const JSON: JsonFunctions = JsonFunctions {
     set_per_call: usize::MAX,
 };
 
+/// The column that listing a user's sessions looks up: the `$index` member of `data`, computed
+/// when a row is written (`VIRTUAL`: stored only in its index). A row whose `data` is not
+/// valid JSON (MariaDB before 10.4.3 did not check it, nor does a table altered by hand; its
+/// JSON functions also refuse more than 32 levels) or whose member is not 64 characters long
+/// gets `NULL`: it is simply not indexed, where an error or a value too long for the column
+/// would fail its insert or update in strict mode.
+macro_rules! index_column {
+    () => {
+        "`index_digest` VARCHAR(64) AS (CASE WHEN JSON_VALID(`data`) \
+         AND CHAR_LENGTH(JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"$index\"'))) = 64 \
+         THEN JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"$index\"')) END) VIRTUAL"
+    };
+}
+
+/// The index behind listing: a user's live sessions are a range of it.
+macro_rules! index_key {
+    () => {
+        "INDEX `index_digest` (`index_digest`, `expires`)"
+    };
+}
+
+/// Fails with [`NO_SUCH_COLUMN`] on a table made before `index_column!` existed.
+const PROBE_INDEX_COLUMN: &str = "SELECT `index_digest` FROM `{table}` LIMIT 0";
+
+/// Brings such a table up to date: one `ALTER`, so the column never exists without its index.
+const ADD_INDEX_COLUMN: &str = concat!(
+    "ALTER TABLE `{table}` ADD COLUMN ",
+    index_column!(),
+    ", ADD ",
+    index_key!()
+);
+
+/// `ER_BAD_FIELD_ERROR`: an unknown column.
+const NO_SUCH_COLUMN: u16 = 1054;
+
+/// `ER_DUP_FIELDNAME`: the column exists already.
+const DUPLICATE_COLUMN: u16 = 1060;
+
+/// Adds the indexed column to a table that [`MySql::SCHEMA`] made before it had one. MySQL has
+/// no `ADD COLUMN IF NOT EXISTS`: a probe tells whether the column is missing, so that a table
+/// already up to date costs no DDL (nor the `ALTER` privilege) at every start. Another instance
+/// adding it meanwhile is no error.
+async fn add_index_column(pool: &Pool<MySql>, table: &str) -> Result<(), sqlx::Error> {
+    let probe = sqlx::query(statement::<MySql>(PROBE_INDEX_COLUMN, table))
+        .execute(pool)
+        .await;
+    if !failed_with(&probe, NO_SUCH_COLUMN) {
+        return probe.map(drop);
+    }
+    let added = sqlx::query(statement::<MySql>(ADD_INDEX_COLUMN, table))
+        .execute(pool)
+        .await;
+    if failed_with(&added, DUPLICATE_COLUMN) {
+        return Ok(());
+    }
+    added.map(drop)
+}
+
+/// Whether `result` is the server error `number`.
+fn failed_with<T>(result: &Result<T, sqlx::Error>, number: u16) -> bool {
+    matches!(result, Err(sqlx::Error::Database(e))
+        if e.try_downcast_ref::<MySqlDatabaseError>().is_some_and(|e| e.number() == number))
+}
+
 impl sealed::Sealed for MySql {}
 
 impl SqlDialect for MySql {
     const STORE: &'static str = "MySqlStore";
     const KIND: &'static str = "mysql";
     // `ascii_bin` keys compare exactly; `utf8mb4_bin` keeps every field key distinct on
-    // MariaDB, where `JSON` is a `LONGTEXT`. The index is declared in the table: MySQL has no
-    // `CREATE INDEX IF NOT EXISTS`.
-    const SCHEMA: &'static [&'static str] = &["CREATE TABLE IF NOT EXISTS `{table}` (
+    // MariaDB, where `JSON` is a `LONGTEXT`. The indexes are declared in the table: MySQL has
+    // no `CREATE INDEX IF NOT EXISTS`.
+    const SCHEMA: &'static [&'static str] = &[concat!(
+        "CREATE TABLE IF NOT EXISTS `{table}` (
         `key` CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
-        `data` JSON NOT NULL, `created` BIGINT NOT NULL, `expires` BIGINT NOT NULL,
-        INDEX `expires` (`expires`)
-    ) ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"];
+        `data` JSON NOT NULL, `created` BIGINT NOT NULL, `expires` BIGINT NOT NULL, ",
+        index_column!(),
+        ", INDEX `expires` (`expires`), ",
+        index_key!(),
+        ") ENGINE = InnoDB DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+    )];
     // Two statements, not `INSERT ... ON DUPLICATE KEY UPDATE`: sqlx always sets
     // CLIENT_FOUND_ROWS, under which an insert and a live row left unchanged both report one
     // affected row. Clearing the expired row first and letting the primary key refuse a live
     // one is exact, also when two creates race: the loser gets a duplicate key.
     const CREATE_BY_UPSERT: bool = false;
-    // MariaDB has no index on an expression: listing a user's sessions reads the table.
-    const INDEX_MEMBER: &'static str = "JSON_UNQUOTE(JSON_EXTRACT(`data`, '$.\"$index\"'))";
+    // MariaDB has no index on an expression, but both servers index a generated column.
+    const INDEX_MEMBER: &'static str = "`index_digest`";
     // A large backlog of expired rows is cleared in short transactions instead of one long
     // lock.
     const DELETE_BATCH: Option<u64> = Some(10_000);
@@ -147,6 +221,10 @@ impl SqlDialect for MySql {
         connect_server(url).await
     }
 
+    async fn upgrade(pool: &Pool<Self>, table: &str) -> Result<(), sqlx::Error> {
+        add_index_column(pool, table).await
+    }
+
     pool_calls!();
 }
 
@@ -168,6 +246,16 @@ mod tests {
             statements::patch::<MySql>("s", 2, 1).as_str(),
             "UPDATE `s` SET `data` = JSON_SET(JSON_REMOVE(`data`, ?, ?), ?, JSON_EXTRACT(?, '$')), \
              `expires` = ? WHERE `key` = ? AND `expires` > ?"
+        );
+    }
+
+    #[test]
+    fn listing_compares_the_indexed_column() {
+        let sql = Statements::new::<MySql>("s").unwrap();
+        assert_eq!(
+            sql.list_indexed.as_str(),
+            "SELECT `key`, `data`, `created`, `expires` FROM `s` \
+             WHERE `index_digest` = ? AND `expires` > ?"
         );
     }
 

@@ -121,7 +121,7 @@ fn update<DB: SqlDialect>(table: &str, removed: usize, changed: usize, also: &st
 
 /// `template` for `table` in `DB`'s SQL: its only dynamic part is the checked table name, all
 /// data is bound. Cheap to clone.
-fn statement<DB: SqlDialect>(template: &str, table: &str) -> SqlStr {
+pub(crate) fn statement<DB: SqlDialect>(template: &str, table: &str) -> SqlStr {
     let text = DB::render(&template.replace("{table}", table));
     AssertSqlSafe(Arc::<str>::from(text)).into_sql_str()
 }
