@@ -23,7 +23,9 @@ mod serve;
 async fn main() {
     // What went wrong behind a generic error page (a store outage, a forged cookie), at INFO
     // and above, on stderr.
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let layer = app::session_layer(key::from_env());
     let url = std::env::var(app::store::VAR).ok();
     let (layer, store) = match app::store::with_store(layer, url.as_deref()).await {
