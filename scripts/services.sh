@@ -18,15 +18,24 @@ say() { printf '    %s\n' "$*"; }
 
 die() {
   echo "scripts/test: $*" >&2
+  # Keep the logs the message points at (a subshell cannot tell stop_services, a file can).
+  if [ -n "$TS_RUN_DIR" ] && [ -d "$TS_RUN_DIR" ]; then touch "$TS_RUN_DIR/.failed"; fi
   exit 1
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on, below the range the kernel hands out to
+# outgoing connections (a server cannot bind a port that a client connection holds, and the
+# tests open thousands). With an argument, the port that far above it must be free too: a
+# Redis Cluster node also listens on its port + 10000, its cluster bus.
 free_port() {
-  local port
+  local span=${1:-0} low high port
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  high=$((low - 1 - span))
+  [ "$high" -gt 11000 ] || high=$((65535 - span))
   for _ in $(seq 1 200); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    port=$((10000 + RANDOM % (high - 10000)))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null \
+      && { [ "$span" -eq 0 ] || ! (exec 3<>"/dev/tcp/127.0.0.1/$((port + span))") 2>/dev/null; }; then
       echo "$port"
       return 0
     fi
@@ -34,14 +43,21 @@ free_port() {
   die "no free TCP port found on 127.0.0.1"
 }
 
-wait_for() {
-  local what=$1 tries=$2
-  shift 2
+# Polls a command until it succeeds, `tries` times a quarter of a second apart.
+poll() {
+  local tries=$1
+  shift
   for _ in $(seq 1 "$tries"); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.25
   done
-  die "$what did not come up; logs are in $TS_RUN_DIR"
+  return 1
+}
+
+wait_for() {
+  local what=$1 tries=$2
+  shift 2
+  poll "$tries" "$@" || die "$what did not come up; logs are in $TS_RUN_DIR"
 }
 
 pg_bin() {
@@ -105,17 +121,27 @@ start_redis() {
 
 # One node of a Redis Cluster on a free port, in $TS_RUN_DIR/<name>-<port>; prints the port. Its
 # start command is kept in start.sh there, so that a failover test can bring a killed node back.
+# A port taken between the check and the bind (another run starting its servers) costs a retry
+# on another port.
 start_cluster_node() {
   local name=$1 node_timeout=$2 port dir
-  port=$(free_port)
-  dir="$TS_RUN_DIR/$name-$port"
-  mkdir -p "$dir"
-  echo "redis-server --port $port --bind 127.0.0.1 --dir $dir --cluster-enabled yes \
+  for _ in 1 2 3; do
+    port=$(free_port 10000)
+    dir="$TS_RUN_DIR/$name-$port"
+    mkdir -p "$dir"
+    echo "redis-server --port $port --bind 127.0.0.1 --dir $dir --cluster-enabled yes \
 --cluster-config-file nodes.conf --cluster-node-timeout $node_timeout --appendonly no --save '' \
 --daemonize yes --pidfile $dir/redis.pid --logfile $dir/redis.log" >"$dir/start.sh"
-  sh "$dir/start.sh"
-  wait_for "redis cluster node $port" 40 redis-cli -p "$port" ping
-  echo "$port"
+    sh "$dir/start.sh"
+    # Our node, not another run's that got the port first: it answers with our directory.
+    if poll 40 sh -c "timeout 2 redis-cli -p $port config get dir | grep -qxF '$dir'"; then
+      echo "$port"
+      return 0
+    fi
+    if [ -f "$dir/redis.pid" ]; then kill "$(cat "$dir/redis.pid")" 2>/dev/null; fi
+    mv "$dir" "$dir.failed"
+  done
+  die "redis cluster node did not come up on three ports; logs are in $TS_RUN_DIR/$name-*.failed"
 }
 
 # A Redis Cluster of three masters with one replica each, as production runs it; prints the
@@ -123,7 +149,7 @@ start_cluster_node() {
 start_cluster() {
   local name=$1 node_timeout=$2 ports=() nodes=() urls=() port
   for _ in 1 2 3 4 5 6; do
-    port=$(start_cluster_node "$name" "$node_timeout")
+    port=$(start_cluster_node "$name" "$node_timeout") || exit 1
     ports+=("$port")
     nodes+=("127.0.0.1:$port")
     urls+=("redis://127.0.0.1:$port/")
@@ -278,7 +304,9 @@ stop_services() {
   for pid in "${TS_PIDS[@]:-}"; do
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   done
-  if [ -n "$TS_RUN_DIR" ] && [ -z "${TS_KEEP_RUN_DIR:-}" ]; then rm -rf "$TS_RUN_DIR"; fi
+  if [ -n "$TS_RUN_DIR" ] && [ -z "${TS_KEEP_RUN_DIR:-}" ] && [ ! -e "$TS_RUN_DIR/.failed" ]; then
+    rm -rf "$TS_RUN_DIR"
+  fi
 }
 
 start_services() {
