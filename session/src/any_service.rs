@@ -6,7 +6,7 @@ use std::future::Future;
 use http::{Request, Response, StatusCode};
 
 use crate::data::SessionData;
-use crate::extract::{Session, SessionRejection, loaded};
+use crate::extract::{Session, SessionRejection, extract};
 use crate::failure;
 use crate::request::Handle;
 
@@ -72,7 +72,7 @@ impl<T: SessionData> Session<T> {
         // Only what loading reads is borrowed, so that the future is `Send` whatever `B` is.
         let handle = request.extensions().get::<Handle>();
         let (headers, path) = (request.headers(), request.uri().path());
-        async move { loaded(handle, headers, path).await.map(Self::from_loaded) }
+        async move { extract(handle, headers, path).await }
     }
 
     /// The request's session only if the client presented a live one, as an axum handler

@@ -8,6 +8,7 @@ use crate::codec::Codec;
 use crate::cookies::CookieConfig;
 use crate::expiry::Expiry;
 use crate::failure::Render;
+use crate::index_owner::IndexOwner;
 use crate::store::DynStore;
 use crate::telemetry::Telemetry;
 use http::HeaderName;
@@ -39,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) telemetry: Telemetry,
     /// The request and response header that carries the token beside the cookie, if any.
     pub(crate) token_header: Option<HeaderName>,
+    /// The one session type whose index field the layer keeps, once one was met.
+    pub(crate) index_owner: Arc<IndexOwner>,
 }
 
 impl Config {
@@ -57,6 +60,7 @@ impl Config {
             render_failure: None,
             telemetry: Telemetry::new("cookie"),
             token_header: None,
+            index_owner: Arc::default(),
         };
         config.settle_name();
         config

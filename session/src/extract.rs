@@ -32,6 +32,9 @@ use crate::store::Fields;
 /// handle are recorded when it drops, so a handle must not outlive the handler (a handle moved
 /// into a detached task loses its changes).
 ///
+/// A layer indexes sessions by one session type's `#[session(index)]` field: extracting a
+/// second type with an index field fails with a 500 (see [`devices`](crate::devices)).
+///
 /// Extract `Option<Session<T>>` to read a session without starting one: `None` unless the client
 /// presented a live session (see its `OptionalFromRequestParts` impl below).
 ///
@@ -222,7 +225,8 @@ impl<T: SessionData> Session<T> {
     ///
     /// # Errors
     ///
-    /// [`Error::Config`] for the cookie store, which keeps no sessions on the server to list.
+    /// [`Error::Config`] for the cookie store, which keeps no sessions on the server to list,
+    /// and for a `T` without an index field.
     ///
     /// # Examples
     ///
@@ -335,7 +339,7 @@ impl<T: SessionData> Session<T> {
 
     /// The handle on a request state whose session is loaded: the value as it stands.
     #[inline]
-    pub(crate) fn from_loaded(state: Arc<RequestState>) -> Self {
+    fn from_loaded(state: Arc<RequestState>) -> Self {
         let (value, epoch, flash) = {
             let mut session = state.lock();
             let fields = session.fields();
@@ -454,12 +458,29 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let handle = parts.extensions.get::<Handle>();
-        let state = loaded(handle, &parts.headers, parts.uri.path()).await?;
-        Ok(Self::from_loaded(state))
+        extract(handle, &parts.headers, parts.uri.path()).await
     }
 }
 
-/// The request's state with its session loaded, whoever asks (the extractor, `Session::load`).
+/// The request's session as a `Session<T>`, whoever asks (the extractor, `Session::load`).
+/// An indexed `T` other than the one the layer indexes by fails before anything is loaded (see
+/// `index_owner`), as a misconfigured layer does.
+pub(crate) async fn extract<T: SessionData>(
+    handle: Option<&Handle>,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Session<T>, SessionRejection> {
+    if let Some(Handle(state)) = handle
+        && let Err(error) = state.config().index_owner.claim::<T>()
+    {
+        state.note_load_failure(error.status());
+        return Err(SessionRejection::Load(error));
+    }
+    let state = loaded(handle, headers, path).await?;
+    Ok(Session::from_loaded(state))
+}
+
+/// The request's state with its session loaded, whoever asks (a `Session<T>`, the CSRF layer).
 pub(crate) async fn loaded(
     handle: Option<&Handle>,
     headers: &HeaderMap,
@@ -543,7 +564,8 @@ pub enum SessionRejection {
         "no session layer on this route: is `SessionLayer` installed (`Router::layer`) around it?"
     )]
     MissingLayer,
-    /// The session could not be loaded (store failure or outage).
+    /// The session could not be loaded (store failure or outage), or the layer cannot serve it
+    /// (a misconfigured layer, a second session type with an index field).
     #[error("could not load the session: {0}")]
     Load(#[source] Error),
 }

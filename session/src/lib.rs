@@ -133,6 +133,7 @@ mod extract;
 mod failure;
 pub mod flash;
 mod id;
+mod index_owner;
 mod index_value;
 mod key;
 mod layer;

@@ -118,7 +118,7 @@ async fn who(app: &TestApp, cookie: &str) -> String {
 }
 
 /// A layer on the same store and key as `app`, for a job outside any request.
-fn admin(app: &TestApp) -> SessionLayer {
+pub(crate) fn admin(app: &TestApp) -> SessionLayer {
     layer(app.key.clone())
         .with_clock(app.clock.clone())
         .with_store(app.spy().clone())

@@ -16,6 +16,7 @@ mod csrf_support;
 mod csrf_tokens;
 mod destroy;
 mod devices;
+mod devices_one_index;
 mod errors;
 mod example_keys;
 mod expiry;

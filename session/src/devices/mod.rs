@@ -8,6 +8,13 @@
 //!   implements [`IndexValue`] (a string, an integer, or an `Option` of one; `None` means "not
 //!   indexed", as before login). A second marked field, or a type that cannot index, is a
 //!   compile error.
+//! - **One indexed type per layer**: a record has one index field, which the layer brings up
+//!   to date with whichever type a request extracts, so two indexed types would overwrite each
+//!   other's digest and hide sessions from each other's listing ("log this user out
+//!   everywhere" would miss some). The first indexed type a layer meets, in a request or in
+//!   [`SessionLayer::devices`](crate::SessionLayer::devices), owns the index; extracting
+//!   another indexed type answers a 500 (the log names both types), and `devices` for it an
+//!   [`Error::Config`]. Session types without an index field mix freely with the indexed one.
 //! - **What the store sees**: never the value, but its keyed digest ([`IndexDigest`]):
 //!   HMAC-SHA256 under a key derived from the layer's [`Key`](crate::Key). User ids have low
 //!   entropy, so an unkeyed hash would give them away to whoever reads the store.
@@ -127,6 +134,7 @@ impl<T: SessionData> Devices<T> {
                 std::any::type_name::<T>()
             )));
         }
+        config.index_owner.claim::<T>()?;
         let store = config.store.clone().ok_or_else(|| {
             Error::Config(
                 "the cookie store keeps no sessions on the server: they cannot be listed or \

@@ -167,7 +167,9 @@ impl SessionLayer {
     /// # Errors
     ///
     /// [`Error::Config`] for the cookie store, which keeps no sessions on the server to list,
-    /// and for a `T` without an index field.
+    /// for a `T` without an index field, and for a `T` other than the layer's indexed type:
+    /// the first type with an index field that the layer met, here or in a request, owns the
+    /// index (see [`devices`](crate::devices)).
     ///
     /// # Examples
     ///
