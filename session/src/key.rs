@@ -201,9 +201,14 @@ impl Key {
         &self.encryption
     }
 
-    /// The keyed digest of an indexed value's bytes, as the store sees it (in hex).
-    pub(crate) fn index_digest(&self, value: &[u8]) -> [u8; 32] {
+    /// The keyed digest of an indexed value's bytes, as the store sees it (in hex). The
+    /// storage key of the field it comes from is bound in (length-prefixed), so that the same
+    /// value in two differently named fields (a user `7`, an organisation `7`) never shares a
+    /// digest, even between layers that share a store and a key.
+    pub(crate) fn index_digest(&self, field: &str, value: &[u8]) -> [u8; 32] {
         let mut mac = self.index.clone();
+        mac.update(&(field.len() as u64).to_be_bytes());
+        mac.update(field.as_bytes());
         mac.update(value);
         mac.finalize().into_bytes().into()
     }

@@ -225,3 +225,35 @@ async fn session_load_refuses_a_second_indexed_type() {
     assert_eq!(refused.status(), 500);
     assert_eq!(refused.body(), "internal server error");
 }
+
+/// Two layers on one store and one key, each with its own indexed type, index the same value
+/// (`7`, a user and an organisation) under different digests: the field's name is bound into
+/// the digest, so listing or revoking one type's sessions never reaches the other's.
+#[tokio::test]
+async fn two_layers_on_one_store_and_key_never_share_a_digest() {
+    let store = MemoryStore::new();
+    let key = wire::key(&wire::master(7));
+    let users = SessionLayer::new(key.clone()).with_store(store.clone());
+    let tenants = SessionLayer::new(key).with_store(store);
+    for (layer, path) in [(&users, "/login/7"), (&tenants, "/join/7")] {
+        let request = Request::get(path).body(axum::body::Body::empty()).unwrap();
+        let response = routes()
+            .layer(layer.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+    }
+    let (user_devices, org_devices) = (
+        users.devices::<Auth>().unwrap(),
+        tenants.devices::<Tenant>().unwrap(),
+    );
+    assert_eq!(user_devices.list(&"7").await.unwrap().len(), 1);
+    assert_eq!(org_devices.list(&"7").await.unwrap().len(), 1);
+    assert_eq!(user_devices.revoke_all(&"7").await.unwrap(), 1);
+    assert_eq!(
+        org_devices.list(&"7").await.unwrap().len(),
+        1,
+        "the org's session stays"
+    );
+}

@@ -16,8 +16,10 @@
 //!   another indexed type answers a 500 (the log names both types), and `devices` for it an
 //!   [`Error::Config`]. Session types without an index field mix freely with the indexed one.
 //! - **What the store sees**: never the value, but its keyed digest ([`IndexDigest`]):
-//!   HMAC-SHA256 under a key derived from the layer's [`Key`](crate::Key). User ids have low
-//!   entropy, so an unkeyed hash would give them away to whoever reads the store.
+//!   HMAC-SHA256 under a key derived from the layer's [`Key`](crate::Key), of the field's
+//!   storage key and the value. User ids have low entropy, so an unkeyed hash would give them
+//!   away to whoever reads the store; the field's name keeps a user `7` and an organisation
+//!   `7` apart, even on two layers that share a store and a key.
 //! - **Key rotation**: a session's digest is made with the newest key when the session is
 //!   written, and the layer brings it up to date in the first request that extracts the session
 //!   after a rotation. Listing asks for the digest under every key of the ring (the newest and
@@ -320,7 +322,7 @@ impl<T: SessionData> Devices<T> {
         };
         let mut found: Vec<(StoreKey, Record)> = Vec::new();
         for key in self.config.codec.keys().all() {
-            let digest = IndexDigest::from_digest(&key.index_digest(&bytes));
+            let digest = IndexDigest::from_digest(&key.index_digest(index_field::<T>(), &bytes));
             let listed =
                 bounded(self.config.store_timeout, self.store.list_indexed(&digest)).await?;
             for (key, record) in listed {
@@ -340,6 +342,15 @@ impl<T: SessionData> Devices<T> {
     }
 }
 
+/// The storage key of `T`'s indexed field, bound into its digests; empty for a type without
+/// one (which never computes a digest).
+fn index_field<T: SessionData>() -> &'static str {
+    T::INDEX
+        .and_then(|index| T::KEYS.get(index))
+        .copied()
+        .unwrap_or("")
+}
+
 /// Brings the session's index field up to date with `value`'s indexed field: its digest under
 /// the newest key, or no field when the value indexes nothing. A no-op when they agree (the
 /// common case), and for the cookie store, which indexes nothing.
@@ -347,9 +358,9 @@ pub(crate) fn sync_index<T: SessionData>(session: &mut SessionState, value: &T, 
     if T::INDEX.is_none() {
         return;
     }
-    let wanted = value
-        .index_value()
-        .map(|bytes| IndexDigest::from_digest(&keys.newest().index_digest(&bytes)));
+    let wanted = value.index_value().map(|bytes| {
+        IndexDigest::from_digest(&keys.newest().index_digest(index_field::<T>(), &bytes))
+    });
     let stored = session.fields().get(INDEX_FIELD).and_then(|v| v.as_str());
     match (&wanted, stored) {
         (Some(wanted), Some(stored)) if wanted.as_str() == stored => {}

@@ -22,7 +22,8 @@ use super::{Fields, Patch, Record, StoreKey};
 pub const INDEX_FIELD: &str = crate::reserved::INDEX;
 
 /// The keyed digest (HMAC-SHA256 under a key derived from the layer's [`Key`](crate::Key)) of
-/// one indexed value, such as a user id: what a store sees of it, never the value.
+/// one indexed field's storage key and value, such as a user id: what a store sees of it,
+/// never the value.
 ///
 /// # Examples
 ///
