@@ -6,6 +6,10 @@
 //!   requests (`POST`, `PUT`, `PATCH`, `DELETE`) that come from another site or carry no valid
 //!   token, in the header `x-csrf-token` or the form field `csrf_token`, with `403`.
 //!
+//! Both work outside axum too: the layer wraps any tower service over `http` types, whatever
+//! its request body ([`CsrfService`] says what the service inside receives), and
+//! [`CsrfToken::load`] gives such a service its token.
+//!
 //! What Rails (`protect_from_forgery`, `authenticity_token`), Django (`{% csrf_token %}`,
 //! `CsrfViewMiddleware`) and Laravel (`@csrf`, `VerifyCsrfToken`) build in.
 //!
