@@ -18,6 +18,7 @@ use super::origin::{self, Refused};
 use super::token::Secret;
 use crate::extract::{SessionRejection, loaded};
 use crate::failure;
+use crate::telemetry::{self, Refusal};
 
 /// The body of every refusal: it says what a user can do, and nothing about why.
 const REFUSED_BODY: &str =
@@ -48,7 +49,9 @@ const MISSING_LAYER_BODY: &str = "no session layer around the CSRF check: instal
 ///    constant time.
 ///
 /// A refusal is `403` with a short, generic body; why it was refused is logged (at `warn`,
-/// never the token). Nothing is written: the handler does not run.
+/// never the token) and, with the feature `metrics`, counted in
+/// `typed_sessions_csrf_rejections_total` by `reason`. Nothing is written: the handler does
+/// not run.
 ///
 /// Install it **inside** [`SessionLayer`](crate::SessionLayer), which it reads: with axum's
 /// `Router::layer`, the layer added last is the outer one. Without a session layer around it,
@@ -288,6 +291,19 @@ enum Reason {
     Body(Unread),
 }
 
+impl Reason {
+    /// The reason as the metric names it.
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::Origin(_) => Refusal::CrossSite,
+            Self::NoSecret => Refusal::NoSession,
+            Self::NoToken => Refusal::NoToken,
+            Self::WrongToken => Refusal::WrongToken,
+            Self::Body(_) => Refusal::Body,
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -365,7 +381,7 @@ fn unloaded<B: From<&'static str>>(rejection: SessionRejection) -> Response<B> {
     }
 }
 
-/// Logs why `request` was refused, and answers with a generic body.
+/// Logs why `request` was refused and counts it, and answers with a generic body.
 fn refuse<B, ResBody>(request: &Request<B>, reason: Reason) -> Response<ResBody>
 where
     ResBody: From<&'static str>,
@@ -381,5 +397,6 @@ where
         %reason,
         "CSRF check refused the request"
     );
+    telemetry::csrf_refused(reason.refusal());
     failure::plain(status, body)
 }

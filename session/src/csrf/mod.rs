@@ -77,7 +77,7 @@
 //! says it is `cross-site` (or, without Fetch Metadata, `Origin` names another host), unless
 //! its origin is trusted; then when its session has no secret (a request without a session has
 //! no token it could match); then when its token does not match. A refusal is `403` with a
-//! generic body; the reason goes to the log.
+//! generic body; the reason goes to the log and, with the feature `metrics`, to a counter.
 //!
 //! **Routes that use `Option<Session<T>>`** are checked the same way: the layer checks the
 //! request, whatever the handler extracts.
