@@ -47,7 +47,15 @@ where
 
 /// The generic response for `status`: a short plain-text body.
 pub(crate) fn generic<B: From<&'static str>>(status: StatusCode) -> http::Response<B> {
-    let mut response = http::Response::new(B::from(generic_body(status)));
+    plain(status, generic_body(status))
+}
+
+/// A response of `status` with the plain-text `body`, in any body type that converts from it.
+pub(crate) fn plain<B: From<&'static str>>(
+    status: StatusCode,
+    body: &'static str,
+) -> http::Response<B> {
+    let mut response = http::Response::new(B::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,

@@ -1,6 +1,6 @@
 //! Observability: the spans around each session load and commit, and the metrics of the
-//! feature `metrics`, read through a recorder and a span capture of the test's own (never from
-//! logs), on the cookie store and on every store.
+//! feature `metrics` (the CSRF check's refusals among them), read through a recorder and a span
+//! capture of the test's own (never from logs), on the cookie store and on every store.
 
 use std::time::Duration;
 
@@ -170,6 +170,7 @@ mod recorded {
     use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
     use super::*;
+    use crate::csrf_support::{self, form_token, unsafe_request, with_form, with_header};
 
     const OPERATIONS: &str = "typed_sessions_operations_total";
     const STORE_CALLS: &str = "typed_sessions_store_calls_total";
@@ -177,6 +178,7 @@ mod recorded {
     const ISSUED: &str = "typed_sessions_cookies_issued_total";
     const EXPIRED: &str = "typed_sessions_cookies_expired_total";
     const BYTES: &str = "typed_sessions_set_cookie_bytes";
+    const CSRF_REJECTIONS: &str = "typed_sessions_csrf_rejections_total";
 
     /// One metric: its name, its labels, its value.
     type Metric = (String, Vec<(String, String)>, DebugValue);
@@ -409,4 +411,50 @@ mod recorded {
         let latency = seen.samples(LATENCY, &[("op", "patch")]);
         assert!(latency.len() == 1 && latency[0] >= 0.05, "{latency:?}");
     }
+
+    on_backends!(
+        each_csrf_refusal_counts_once_under_its_reason,
+        [Cookie, Memory],
+        |backend| async move {
+            let recorder = DebuggingRecorder::new();
+            let snapshotter = recorder.snapshotter();
+            let _recorder = ::metrics::set_default_local_recorder(&recorder);
+            let routes = csrf_support::routes(Default::default(), |csrf| csrf.with_form_limit(200));
+            let app = TestApp::new(backend, routes);
+            let (token, cookie) = form_token(&app, None).await;
+            let from = |headers| unsafe_request("POST", "/comment", Some(&cookie), headers, "");
+            let long = format!("csrf_token={token}&text={}", "a".repeat(200));
+            let refusals = [
+                (
+                    with_form(None, &format!("csrf_token={token}")),
+                    403,
+                    "no_session",
+                ),
+                (from(&[("sec-fetch-site", "cross-site")]), 403, "cross_site"),
+                (
+                    from(&[("origin", "https://evil.example")]),
+                    403,
+                    "cross_site",
+                ),
+                (with_form(Some(&cookie), "text=hi"), 403, "no_token"),
+                (with_header(&cookie, "nonsense"), 403, "wrong_token"),
+                (with_form(Some(&cookie), &long), 413, "body"),
+            ];
+            Seen::take(&snapshotter);
+            for (request, status, reason) in refusals {
+                assert_eq!(app.send(request).await.status, status, "{reason}");
+                let seen = Seen::take(&snapshotter);
+                let counted = seen.counter(CSRF_REJECTIONS, &[("reason", reason)]);
+                assert_eq!(counted, 1, "{reason}");
+                assert_eq!(seen.counter(CSRF_REJECTIONS, &[]), 1, "{reason} only");
+            }
+
+            // What passes counts nothing.
+            let passed = app.send(with_header(&cookie, &token)).await;
+            assert_eq!(passed.status, 200);
+            assert_eq!(app.get("/comment", None).await.status, 200);
+            let seen = Seen::take(&snapshotter);
+            assert_eq!(seen.counter(CSRF_REJECTIONS, &[]), 0);
+        }
+    );
 }

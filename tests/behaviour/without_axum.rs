@@ -1,5 +1,6 @@
 //! Sessions without axum: the layer around a plain function service on hyper's own types,
-//! served over real TCP by hyper, its handler loading the session with `Session::load`.
+//! served over real TCP by hyper, its handler loading the session with `Session::load`; the
+//! CSRF check around one, handing out its token with `CsrfToken::load`.
 //!
 //! hyper's `service_fn` makes a hyper `Service`, which no tower layer can wrap; the function is
 //! made a tower service with `tower::service_fn` instead, and hyper-util serves the wrapped one.
@@ -7,16 +8,19 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Empty, Full};
+use axum::body::Body;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
-use tower::Layer as _;
+use tower::{Layer as _, Service};
+use typed_sessions::csrf::{CsrfLayer, CsrfToken};
 use typed_sessions::{MemoryStore, Session, SessionLayer};
 
+use super::csrf_support::REFUSED;
 use typed_sessions_tests::{AnyStore, Faults, SpyStore, layer, test_key};
 
 #[derive(Session, Default)]
@@ -49,9 +53,32 @@ async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
     Ok(Response::new(Full::from(visits.count.to_string())))
 }
 
-/// Serves `handle` behind `layer` on a free loopback port, one hyper connection per client.
+/// `GET /token` answers the session's CSRF token; any other request echoes `ran:<its body>`.
+/// It takes the body `CsrfService` hands on, axum's, whatever the server's.
+async fn checked(request: Request<Body>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if request.uri().path() == "/token" {
+        return Ok(match CsrfToken::load(&request).await {
+            Ok(token) => Response::new(Full::from(token.value())),
+            Err(rejection) => rejection.into_http_response(),
+        });
+    }
+    let body = request.into_body().collect().await.unwrap().to_bytes();
+    let echo = format!("ran:{}", String::from_utf8(body.to_vec()).unwrap());
+    Ok(Response::new(Full::from(echo)))
+}
+
+/// Serves `handle` behind `layer` on a free loopback port.
 async fn serve(layer: SessionLayer) -> SocketAddr {
-    let service = layer.layer(tower::service_fn(handle));
+    serve_service(layer.layer(tower::service_fn(handle))).await
+}
+
+/// Serves `service` on a free loopback port, one hyper connection per client.
+async fn serve_service<S>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<Full<Bytes>>, Error = Infallible>,
+    S: Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -71,7 +98,7 @@ async fn serve(layer: SessionLayer) -> SocketAddr {
 
 /// A client over real TCP that keeps the session cookie it is given, as a browser would.
 struct CookieClient {
-    http: Client<HttpConnector, Empty<Bytes>>,
+    http: Client<HttpConnector, Full<Bytes>>,
     addr: SocketAddr,
     cookie: Option<String>,
 }
@@ -93,13 +120,34 @@ impl CookieClient {
     }
 
     async fn get(&mut self, path: &str) -> Answer {
-        let mut request = Request::get(format!("http://{}{path}", self.addr));
+        self.send(Method::GET, path, &[], "").await
+    }
+
+    /// A `POST` of `body` with the extra `headers`.
+    async fn post(&mut self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        self.send(Method::POST, path, headers, body).await
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr));
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie);
         }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = Full::from(body.to_owned());
         let response = self
             .http
-            .request(request.body(Empty::new()).unwrap())
+            .request(request.body(body).unwrap())
             .await
             .unwrap();
         let status = response.status();
@@ -161,13 +209,13 @@ async fn a_hyper_service_behind_the_layer_keeps_its_count() {
 #[tokio::test]
 async fn only_responses_that_use_the_session_vary_on_the_cookie() {
     let addr = serve(layer(test_key())).await;
-    let http: Client<HttpConnector, Empty<Bytes>> =
+    let http: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
     let vary = |path: &'static str| {
         let http = http.clone();
         async move {
             let request = Request::get(format!("http://{addr}{path}"))
-                .body(Empty::new())
+                .body(Full::default())
                 .unwrap();
             let response = http.request(request).await.unwrap();
             response.headers().get(header::VARY).cloned()
@@ -217,4 +265,51 @@ async fn store_failures_answer_the_generic_error_in_any_body_type() {
         "1",
         "the failed change was not kept"
     );
+}
+
+/// The CSRF check around a plain function service on hyper's `Incoming` bodies, in the cookie
+/// and in a store: a `POST` without a session or without its token is refused with 403 in the
+/// service's own body type, before the service runs; one with the token that
+/// `CsrfToken::load` handed out, in the header or a form field, reaches it with its body
+/// intact.
+#[tokio::test]
+async fn the_csrf_check_guards_a_hyper_service_with_the_token_it_handed_out() {
+    for layer in [
+        layer(test_key()),
+        layer(test_key()).with_store(MemoryStore::new()),
+    ] {
+        let checked = CsrfLayer::new().layer(tower::service_fn(checked));
+        let mut client = CookieClient::new(serve_service(layer.layer(checked)).await);
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let assert_refused = |answer: Answer| {
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+            assert_eq!(answer.body, REFUSED, "not the service's echo");
+            assert!(answer.set_cookies.is_empty());
+        };
+
+        assert_refused(client.post("/comment", &form, "text=hi").await);
+
+        let issued = client.get("/token").await;
+        assert_eq!(issued.status, StatusCode::OK);
+        assert_eq!(issued.set_cookies.len(), 1, "the secret is saved");
+        let token = issued.body;
+        assert_eq!(token.len(), 86, "{token}");
+
+        assert_refused(client.post("/comment", &form, "text=hi").await);
+        assert_refused(client.post("/comment", &[], "text=hi").await);
+        let wrong = [("x-csrf-token", "nonsense")];
+        assert_refused(client.post("/comment", &wrong, r#"{"json":true}"#).await);
+        let wrong_form = format!("text=hi&csrf_token={}", &token[1..]);
+        assert_refused(client.post("/comment", &form, &wrong_form).await);
+
+        let header = [("x-csrf-token", token.as_str())];
+        let answer = client.post("/comment", &header, r#"{"json":true}"#).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body, r#"ran:{"json":true}"#);
+
+        let body = format!("text=hello+world%21&csrf_token={token}&tags=a");
+        let answer = client.post("/comment", &form, &body).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(answer.body, format!("ran:{body}"), "the form, intact");
+    }
 }

@@ -1,15 +1,17 @@
 //! `CsrfToken`: the extractor that hands a handler the token to put in a form or a meta tag.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use axum_core::extract::FromRequestParts;
+use http::Request;
 use http::request::Parts;
 use serde_json::Value;
 
 use super::token::Secret;
 use crate::extract::{SessionRejection, loaded};
-use crate::request::RequestState;
+use crate::request::{Handle, RequestState};
 use crate::reserved::CSRF_SECRET;
 
 /// The CSRF token of the current session, to put in a form or a meta tag.
@@ -47,6 +49,62 @@ pub struct CsrfToken {
 }
 
 impl CsrfToken {
+    /// The request's token, for a service that is not an axum handler (a hyper service, another
+    /// tower-based framework) behind [`SessionLayer`](crate::SessionLayer), as
+    /// [`Session::load`](crate::Session::load) gives its session: the extractor's semantics,
+    /// and the secret the first [`value`](Self::value) creates is saved with the response.
+    ///
+    /// # Errors
+    ///
+    /// As `Session::load`: [`SessionRejection::MissingLayer`] without a layer,
+    /// [`SessionRejection::Load`] when the store could not load the session; answer with
+    /// [`SessionRejection::into_http_response`].
+    ///
+    /// # Examples
+    ///
+    /// A plain function service behind both layers: it hands out the token on `GET`, and runs
+    /// a `POST` only when the check found the token.
+    ///
+    /// ```
+    /// use std::convert::Infallible;
+    /// use axum::body::Body;
+    /// use http::{Method, Request, Response};
+    /// use tower::{Layer as _, ServiceExt as _};
+    /// use typed_sessions::csrf::{CsrfLayer, CsrfToken};
+    /// use typed_sessions::{Key, SessionLayer};
+    ///
+    /// async fn handle(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    ///     if request.method() == Method::POST {
+    ///         return Ok(Response::new("posted".to_owned()));
+    ///     }
+    ///     match CsrfToken::load(&request).await {
+    ///         Ok(token) => Ok(Response::new(token.value())),
+    ///         Err(rejection) => Ok(rejection.into_http_response()),
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let checked = CsrfLayer::new().layer(tower::service_fn(handle));
+    /// let app = SessionLayer::new(Key::generate()).layer(checked);
+    /// let response = app.clone().oneshot(Request::new(String::new())).await.unwrap();
+    /// assert_eq!(response.body().len(), 86, "a token");
+    /// let post = Request::post("/").body(String::new()).unwrap();
+    /// assert_eq!(app.oneshot(post).await.unwrap().status(), 403, "no session, no token");
+    /// # }
+    /// ```
+    pub fn load<B>(
+        request: &Request<B>,
+    ) -> impl Future<Output = Result<Self, SessionRejection>> + Send + '_ {
+        // Only what loading reads is borrowed, so that the future is `Send` whatever `B` is.
+        let handle = request.extensions().get::<Handle>();
+        let (headers, path) = (request.headers(), request.uri().path());
+        async move {
+            let state = loaded(handle, headers, path).await?;
+            Ok(Self { state })
+        }
+    }
+
     /// A token for this session, masked afresh: base64url, 86 characters, safe in HTML
     /// attributes and headers as it is.
     ///

@@ -6,20 +6,28 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use axum_core::BoxError;
 use axum_core::body::Body;
-use axum_core::response::{IntoResponse, Response};
-use http::{HeaderName, Request, StatusCode};
+use bytes::Bytes;
+use http::{HeaderName, Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::form::{self, Unread};
 use super::origin::{self, Refused};
 use super::token::Secret;
-use crate::extract::loaded;
+use crate::extract::{SessionRejection, loaded};
+use crate::failure;
+use crate::telemetry::{self, Refusal};
 
 /// The body of every refusal: it says what a user can do, and nothing about why.
 const REFUSED_BODY: &str =
     "forbidden: this request could not be verified; reload the page and try again";
+
+/// The body without a session layer around the check: a mistake in the application, which
+/// the body says how to fix, as a missing layer does for a `Session<T>`.
+const MISSING_LAYER_BODY: &str = "no session layer around the CSRF check: install \
+     `SessionLayer` around `CsrfLayer` (with `Router::layer`, add it after the `CsrfLayer`)";
 
 /// Checks every unsafe request (`POST`, `PUT`, `PATCH`, `DELETE`, anything but `GET`, `HEAD`,
 /// `OPTIONS` and `TRACE`) for where it comes from and for the session's CSRF token, and
@@ -41,11 +49,13 @@ const REFUSED_BODY: &str =
 ///    constant time.
 ///
 /// A refusal is `403` with a short, generic body; why it was refused is logged (at `warn`,
-/// never the token). Nothing is written: the handler does not run.
+/// never the token) and, with the feature `metrics`, counted in
+/// `typed_sessions_csrf_rejections_total` by `reason`. Nothing is written: the handler does
+/// not run.
 ///
 /// Install it **inside** [`SessionLayer`](crate::SessionLayer), which it reads: with axum's
 /// `Router::layer`, the layer added last is the outer one. Without a session layer around it,
-/// every unsafe request answers 500 and logs how to fix it. `Router::layer` wraps only the
+/// every unsafe request answers 500, saying how to fix it. `Router::layer` wraps only the
 /// routes added before it, so a route that must take posts from elsewhere (a payment
 /// provider's webhook) is exempt when it is added after the `CsrfLayer`, or merged from a
 /// `Router` of its own.
@@ -196,7 +206,21 @@ impl<S> Layer<S> for CsrfLayer {
     }
 }
 
-/// The service [`CsrfLayer`] wraps around each route.
+/// The service [`CsrfLayer`] wraps around each route, or around any tower `Service` over
+/// `http` types, as [`SessionService`](crate::service::SessionService) does.
+///
+/// It takes requests with any body (`http_body::Body<Data = Bytes>`: axum's `Body`, hyper's
+/// `Incoming`, `http_body_util::Full<Bytes>`...), and hands the service it wraps axum's
+/// [`Body`](axum_core::body::Body), which carries any body: the request's own, boxed unless it
+/// already is axum's (an axum application pays nothing), or the bytes of a form it read for the
+/// token. No other type could carry both (hyper's `Incoming` cannot be built from bytes), and
+/// it is the body an axum `Router` turns every request into. A service that is not an axum
+/// handler takes `Request<axum::body::Body>` (from the `axum` or `axum-core` crate), or is
+/// generic over its body, and gets its token with [`CsrfToken::load`](super::CsrfToken::load).
+///
+/// Its refusals are written in the wrapped service's response body type: any that converts
+/// from a `&'static str` (axum's `Body`, `String`, `http_body_util::Full<Bytes>`), as for the
+/// session layer.
 ///
 /// # Examples
 ///
@@ -223,20 +247,24 @@ impl<S: fmt::Debug> fmt::Debug for CsrfService<S> {
     }
 }
 
-impl<S> Service<Request<Body>> for CsrfService<S>
+impl<S, B, ResBody> Service<Request<B>> for CsrfService<S>
 where
-    S: Service<Request<Body>, Response = Response> + Clone + Send + 'static,
+    S: Service<Request<Body>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    ResBody: From<&'static str> + Send + 'static,
 {
-    type Response = Response;
+    type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let request = request.map(Body::new);
         if request.method().is_safe() {
             return Box::pin(self.inner.call(request));
         }
@@ -263,6 +291,19 @@ enum Reason {
     Body(Unread),
 }
 
+impl Reason {
+    /// The reason as the metric names it.
+    fn refusal(&self) -> Refusal {
+        match self {
+            Self::Origin(_) => Refusal::CrossSite,
+            Self::NoSecret => Refusal::NoSession,
+            Self::NoToken => Refusal::NoToken,
+            Self::WrongToken => Refusal::WrongToken,
+            Self::Body(_) => Refusal::Body,
+        }
+    }
+}
+
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -280,7 +321,10 @@ impl fmt::Display for Reason {
 }
 
 /// The request, if it may go on (its body, if read, put back), or the response refusing it.
-async fn verify(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response> {
+async fn verify<B>(config: &Config, request: Request<Body>) -> Result<Request<Body>, Response<B>>
+where
+    B: From<&'static str>,
+{
     origin::check(request.headers(), request.uri(), &config.trusted)
         .map_err(|why| refuse(&request, Reason::Origin(why)))?;
     let state = loaded(
@@ -289,7 +333,7 @@ async fn verify(config: &Config, request: Request<Body>) -> Result<Request<Body>
         request.uri().path(),
     )
     .await
-    .map_err(IntoResponse::into_response)?;
+    .map_err(unloaded)?;
     let Some(secret) = Secret::stored(state.lock().fields()) else {
         return Err(refuse(&request, Reason::NoSecret));
     };
@@ -326,12 +370,26 @@ async fn verify(config: &Config, request: Request<Body>) -> Result<Request<Body>
     }
 }
 
-/// Logs why `request` was refused, and answers with a generic body.
-fn refuse<B>(request: &Request<B>, reason: Reason) -> Response {
-    let status = match reason {
-        Reason::Body(Unread::TooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
-        Reason::Body(Unread::Failed(_)) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::FORBIDDEN,
+/// The response when the session could not be loaded: the store's error, or no session layer.
+fn unloaded<B: From<&'static str>>(rejection: SessionRejection) -> Response<B> {
+    match rejection {
+        SessionRejection::MissingLayer => {
+            tracing::error!(error = %rejection, "the CSRF check has no session to check against");
+            failure::plain(StatusCode::INTERNAL_SERVER_ERROR, MISSING_LAYER_BODY)
+        }
+        rejection => rejection.into_http_response(),
+    }
+}
+
+/// Logs why `request` was refused and counts it, and answers with a generic body.
+fn refuse<B, ResBody>(request: &Request<B>, reason: Reason) -> Response<ResBody>
+where
+    ResBody: From<&'static str>,
+{
+    let (status, body) = match reason {
+        Reason::Body(Unread::TooLarge) => (StatusCode::PAYLOAD_TOO_LARGE, "payload too large"),
+        Reason::Body(Unread::Failed(_)) => (StatusCode::BAD_REQUEST, "bad request"),
+        _ => (StatusCode::FORBIDDEN, REFUSED_BODY),
     };
     tracing::warn!(
         method = %request.method(),
@@ -339,10 +397,6 @@ fn refuse<B>(request: &Request<B>, reason: Reason) -> Response {
         %reason,
         "CSRF check refused the request"
     );
-    let body = match status {
-        StatusCode::FORBIDDEN => REFUSED_BODY,
-        StatusCode::PAYLOAD_TOO_LARGE => "payload too large",
-        _ => "bad request",
-    };
-    (status, body).into_response()
+    telemetry::csrf_refused(reason.refusal());
+    failure::plain(status, body)
 }

@@ -6,6 +6,10 @@
 //!   requests (`POST`, `PUT`, `PATCH`, `DELETE`) that come from another site or carry no valid
 //!   token, in the header `x-csrf-token` or the form field `csrf_token`, with `403`.
 //!
+//! Both work outside axum too: the layer wraps any tower service over `http` types, whatever
+//! its request body ([`CsrfService`] says what the service inside receives), and
+//! [`CsrfToken::load`] gives such a service its token.
+//!
 //! What Rails (`protect_from_forgery`, `authenticity_token`), Django (`{% csrf_token %}`,
 //! `CsrfViewMiddleware`) and Laravel (`@csrf`, `VerifyCsrfToken`) build in.
 //!
@@ -73,7 +77,7 @@
 //! says it is `cross-site` (or, without Fetch Metadata, `Origin` names another host), unless
 //! its origin is trusted; then when its session has no secret (a request without a session has
 //! no token it could match); then when its token does not match. A refusal is `403` with a
-//! generic body; the reason goes to the log.
+//! generic body; the reason goes to the log and, with the feature `metrics`, to a counter.
 //!
 //! **Routes that use `Option<Session<T>>`** are checked the same way: the layer checks the
 //! request, whatever the handler extracts.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use metrics::{Key, Label, Level, Metadata};
 
-use super::{Op, Outcome};
+use super::{Op, Outcome, Refusal};
 
 /// Session loads and commits, by store, operation and outcome: what the spans record.
 const OPERATIONS: &str = "typed_sessions_operations_total";
@@ -22,6 +22,8 @@ const COOKIES_ISSUED: &str = "typed_sessions_cookies_issued_total";
 const COOKIES_EXPIRED: &str = "typed_sessions_cookies_expired_total";
 /// The size of the `Set-Cookie` header values that issued a session cookie, in bytes, by store.
 const SET_COOKIE_BYTES: &str = "typed_sessions_set_cookie_bytes";
+/// Unsafe requests the CSRF check refused, by reason.
+const CSRF_REJECTIONS: &str = "typed_sessions_csrf_rejections_total";
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -95,10 +97,56 @@ impl Keys {
     }
 }
 
+/// The label of each refusal's key, in [`Refusal::ALL`]'s order.
+static CSRF_REASONS: [[Label; 1]; Refusal::ALL.len()] = [
+    [Label::from_static_parts(
+        "reason",
+        Refusal::CrossSite.name(),
+    )],
+    [Label::from_static_parts(
+        "reason",
+        Refusal::NoSession.name(),
+    )],
+    [Label::from_static_parts("reason", Refusal::NoToken.name())],
+    [Label::from_static_parts(
+        "reason",
+        Refusal::WrongToken.name(),
+    )],
+    [Label::from_static_parts("reason", Refusal::Body.name())],
+];
+
+/// The keys of the CSRF check's refusals, by reason: the same for every layer.
+static CSRF_REJECTION_KEYS: [Key; Refusal::ALL.len()] = [
+    Key::from_static_parts(CSRF_REJECTIONS, &CSRF_REASONS[0]),
+    Key::from_static_parts(CSRF_REJECTIONS, &CSRF_REASONS[1]),
+    Key::from_static_parts(CSRF_REJECTIONS, &CSRF_REASONS[2]),
+    Key::from_static_parts(CSRF_REJECTIONS, &CSRF_REASONS[3]),
+    Key::from_static_parts(CSRF_REJECTIONS, &CSRF_REASONS[4]),
+];
+
+pub(super) fn csrf_refused(refusal: Refusal) {
+    count(&CSRF_REJECTION_KEYS[refusal as usize]);
+}
+
 fn label(key: &'static str, value: &'static str) -> Label {
     Label::from_static_parts(key, value)
 }
 
 fn count(key: &Key) {
     metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(1));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_the_key_of_its_own_reason() {
+        for refusal in Refusal::ALL {
+            let key = &CSRF_REJECTION_KEYS[refusal as usize];
+            assert_eq!(key.name(), CSRF_REJECTIONS);
+            let labels: Vec<_> = key.labels().map(|l| (l.key(), l.value())).collect();
+            assert_eq!(labels, [("reason", refusal.name())]);
+        }
+    }
 }

@@ -251,6 +251,54 @@ impl Telemetry {
     }
 }
 
+/// Why the CSRF check refused a request, as the metric names it: a small fixed set, whatever
+/// the detail in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// Fetch Metadata or `Origin` said another site sent it.
+    CrossSite,
+    /// No session, or one that never handed out a token.
+    NoSession,
+    /// No token in the header or the form.
+    NoToken,
+    /// A token that is not the session's.
+    WrongToken,
+    /// A form body too long or that failed while being read.
+    Body,
+}
+
+impl Refusal {
+    #[cfg(feature = "metrics")]
+    const ALL: [Refusal; 5] = [
+        Refusal::CrossSite,
+        Refusal::NoSession,
+        Refusal::NoToken,
+        Refusal::WrongToken,
+        Refusal::Body,
+    ];
+
+    // Only metrics name refusals this way (the log says more).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    const fn name(self) -> &'static str {
+        match self {
+            Refusal::CrossSite => "cross_site",
+            Refusal::NoSession => "no_session",
+            Refusal::NoToken => "no_token",
+            Refusal::WrongToken => "wrong_token",
+            Refusal::Body => "body",
+        }
+    }
+}
+
+/// The CSRF check refused a request; with the feature `metrics`, counts it by reason. Not
+/// per layer: the check has no store to name, and its keys are built at compile time.
+pub(crate) fn csrf_refused(refusal: Refusal) {
+    #[cfg(feature = "metrics")]
+    meters::csrf_refused(refusal);
+    #[cfg(not(feature = "metrics"))]
+    let _ = refusal;
+}
+
 /// Whether any `tracing` subscriber was ever installed. Without one, no span is built at all:
 /// a disabled span still costs its construction, and with `tracing`'s `log` feature (which
 /// other crates turn on) its enter, exit and drop fall back to `log` checks, about 1,300
