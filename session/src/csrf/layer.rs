@@ -257,7 +257,7 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -266,18 +266,87 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let request = request.map(Body::new);
         if request.method().is_safe() {
-            return Box::pin(self.inner.call(request));
+            // Straight through, with no allocation: the check never runs on safe methods.
+            return ResponseFuture {
+                kind: Kind::Passed {
+                    future: self.inner.call(request),
+                },
+            };
         }
         // The clone that was made ready goes with this request; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = self.config.clone();
-        Box::pin(async move {
-            match verify(&config, request).await {
-                Ok(request) => inner.call(request).await,
-                Err(refused) => Ok(refused),
-            }
-        })
+        ResponseFuture {
+            kind: Kind::Checked {
+                future: Box::pin(async move {
+                    match verify(&config, request).await {
+                        Ok(request) => inner.call(request).await,
+                        Err(refused) => Ok(refused),
+                    }
+                }),
+            },
+        }
+    }
+}
+
+type CheckedFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<B>, E>> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of [`CsrfService`]: the inner service's own for a safe method, the
+    /// check and then the inner service's for an unsafe one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use axum::{body::Body, http::Request, routing::get, Router};
+    /// use tower::{Layer as _, Service as _};
+    /// use typed_sessions::csrf::{CsrfLayer, ResponseFuture};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let router: Router = Router::new().route("/", get(|| async { "hi" }));
+    /// let mut app = CsrfLayer::new().layer(router);
+    /// let future: ResponseFuture<_, _, _> = app.call(Request::get("/").body(Body::empty()).unwrap());
+    /// assert_eq!(future.await.unwrap().status(), 200);
+    /// # }
+    /// ```
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        kind: Kind<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    enum Kind<F, B, E> {
+        Passed {
+            #[pin]
+            future: F,
+        },
+        Checked {
+            future: CheckedFuture<B, E>,
+        },
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Passed { future } => future.poll(cx),
+            KindProj::Checked { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
 }
 

@@ -89,4 +89,4 @@ mod origin;
 mod token;
 
 pub use extract::CsrfToken;
-pub use layer::{CsrfLayer, CsrfService};
+pub use layer::{CsrfLayer, CsrfService, ResponseFuture};
