@@ -10,12 +10,13 @@ use redis::aio::ConnectionLike;
 use serde_json::json;
 use time::OffsetDateTime;
 use typed_sessions::RedisStore;
+use typed_sessions::clock::ManualClock;
 use typed_sessions::store::{
     Fields, INDEX_FIELD, IndexDigest, Patch, Record, Rekeyed, SessionStore, StoreKey,
 };
 use typed_sessions::test_kit::{fresh_key, run};
 
-use super::{cluster, cluster_urls, raw, record, standalone};
+use super::{cluster, cluster_urls, raw, record, record_at, standalone};
 
 /// A digest no other test uses.
 fn fresh_digest() -> IndexDigest {
@@ -257,6 +258,44 @@ fn cluster_expired_entries_go_without_a_listing() {
     run(async {
         let mut raw = cluster_raw().await;
         expired_entries_go_unlisted(cluster().await, &mut raw).await;
+    });
+}
+
+/// A write checks at most a batch of due entries (32), so a set with many leaves over a few
+/// writes, and no request pays for all of them.
+#[test]
+fn a_write_checks_a_bounded_batch_of_due_entries() {
+    run(async {
+        let up = standalone().await;
+        // The store's own clock: every entry falls due at one instant, after the 40 writes.
+        let clock = ManualClock::starting_now();
+        let store = up.store.clone().with_clock(clock.clone());
+        let mut raw = raw().await;
+        let digest = fresh_digest();
+        let set = store.index_key(&digest);
+        let at = |ttl| record_at(clock.now(), &[(INDEX_FIELD, json!(digest.as_str()))], ttl);
+        for _ in 0..40 {
+            store
+                .create(&fresh_key(), &at(Duration::from_secs(60)))
+                .await
+                .unwrap();
+        }
+        clock.advance(Duration::from_secs(120));
+        let first = fresh_key();
+        store
+            .create(&first, &at(Duration::from_secs(3600)))
+            .await
+            .unwrap();
+        assert_eq!(members(&mut raw, &set).await.len(), 40 - 32 + 1);
+        let later = clock.now() + Duration::from_secs(3600);
+        store
+            .patch(&first, &unrelated(Some(&digest), later))
+            .await
+            .unwrap();
+        assert_eq!(
+            members(&mut raw, &set).await,
+            HashSet::from([first.as_str().to_owned()])
+        );
     });
 }
 

@@ -24,8 +24,8 @@
 //! expired or re-indexed) — on a Cluster only once its score has passed too, as a missing
 //! session may be one whose first step is done and whose script is not. The writes answer how
 //! many of their set's entries are at or past their score, and a write that finds some checks
-//! them (a sweep), so the entries of expired sessions go even if nobody lists the set; and the
-//! set expires with its last entry.
+//! a batch of them (a sweep), so the entries of expired sessions go even if nobody lists the
+//! set; and the set expires with its last entry.
 
 use time::OffsetDateTime;
 
@@ -34,6 +34,9 @@ use super::connection::{Connection, map_error};
 use super::layout::{Answer, CLEAN_SCRIPT, REGISTER_SCRIPT, millis};
 use crate::Error;
 use crate::store::{IndexChange, IndexDigest, Patch, Record, SessionStore, StoreKey, bounded};
+
+/// The most entries one write checks in a sweep: each costs a load, in the request that wrote.
+const SWEEP_BATCH: usize = 32;
 
 /// How one write keeps the index, decided before it runs.
 #[derive(Default)]
@@ -214,15 +217,19 @@ impl RedisStore {
         Ok(checked.live)
     }
 
-    /// Checks the entries of the set of `digest` at or past their score: the entries of
-    /// expired sessions go, those of live sessions whose score lags get their expiry.
+    /// Checks the entries of the set of `digest` at or past their score, [`SWEEP_BATCH`] at
+    /// most (a write pays for them; the next write takes the next ones): the entries of expired
+    /// sessions go, those of live sessions whose score lags get their expiry.
     async fn sweep(&self, digest: &IndexDigest) -> Result<(), Error> {
         let now = self.clock.now();
         let mut cmd = redis::cmd("ZRANGEBYSCORE");
         cmd.arg(self.index_key(digest))
             .arg("-inf")
             .arg(millis(now))
-            .arg("WITHSCORES");
+            .arg("WITHSCORES")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(SWEEP_BATCH);
         let checked = self.check(digest, cmd, now).await?;
         self.clean(digest, now, &checked).await
     }
